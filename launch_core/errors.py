@@ -1,0 +1,51 @@
+"""Errors raised by relaunch. One root, each subclass maps to a CLI exit code."""
+
+from __future__ import annotations
+
+
+class LaunchError(Exception):
+    """Root of every relaunch error. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class InvalidInput(LaunchError):
+    """Bad input from a user: a field, file or flag. The message names it."""
+
+    exit_code = 2
+
+
+class TemplateError(InvalidInput):
+    """A queue template or a template value breaks the queue's rules."""
+
+
+class ConfigError(InvalidInput):
+    """A ``launch-config.yaml`` (or its overrides) is invalid."""
+
+
+class NotFound(InvalidInput):
+    """A named queue, job or agent does not exist."""
+
+
+class Conflict(LaunchError):
+    """The request clashes with the current state (queue exists, queue not empty...)."""
+
+    exit_code = 2
+
+
+class IllegalTransition(LaunchError):
+    """A queue item was asked to move between two states the lifecycle forbids."""
+
+    def __init__(self, item_id: int, current: str, target: str) -> None:
+        super().__init__(f"item {item_id}: cannot go from {current} to {target}")
+        self.item_id = item_id
+        self.current = current
+        self.target = target
+
+
+class CodeTooLarge(InvalidInput):
+    """A code directory packs into a tarball larger than the store accepts."""
+
+
+class StoreError(LaunchError):
+    """The queue store could not be reached or migrated."""

@@ -1,0 +1,41 @@
+"""Resolve a job's final resource config: render, guard, fill macros, merge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from launch_core.errors import InvalidInput
+from launch_core.macros import fill_macros
+from launch_core.merge import deep_merge
+from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.templating import render_template, resolve_values
+
+
+def check_resource_args_allowed(queue: QueueDefinition, spec: LaunchSpec) -> None:
+    """Raise InvalidInput when the queue's guardrails forbid raw resource_args."""
+    if spec.resource_args and queue.template_variables and not queue.allow_resource_args:
+        raise InvalidInput(
+            f"resource_args: queue {queue.name!r} declares template variables, so raw "
+            "resource args are not allowed; set its variables with --set-var"
+        )
+
+
+def resolve_resource_config(
+    queue: QueueDefinition,
+    spec: LaunchSpec,
+    macros: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The config a job runs with: queue template rendered with the job's values,
+    the submitter's resource_args merged over it (when allowed), macros filled.
+
+    ``env`` fills ``${ENV}`` macros in the queue's own strings only. Raises
+    TemplateError / InvalidInput naming the variable or field at fault.
+    """
+    macros = macros or {}
+    check_resource_args_allowed(queue, spec)
+    values = resolve_values(queue.template_variables, spec.template_values)
+    admin_config = fill_macros(queue.config, macros, env)
+    rendered = render_template(admin_config, fill_macros(values, macros))
+    return deep_merge(rendered, fill_macros(spec.resource_args, macros))

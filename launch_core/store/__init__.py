@@ -1,0 +1,19 @@
+"""The queue store: one manager object for all database access."""
+
+from launch_core.store.agents import AgentOps
+from launch_core.store.blobs import BlobOps
+from launch_core.store.claims import ClaimOps
+from launch_core.store.items import ItemOps
+from launch_core.store.queues import QueueOps
+from launch_core.store.records import AgentRecord, ItemEvent, QueueItem, QueueRecord, SweepResult
+
+
+class QueueStore(QueueOps, ItemOps, ClaimOps, AgentOps, BlobOps):
+    """Queues, items, claims, agents and code blobs, on SQLite or PostgreSQL.
+
+    ``QueueStore()`` opens the embedded SQLite file (or RELAUNCH_DATABASE_URL) and
+    applies pending migrations.
+    """
+
+
+__all__ = ["AgentRecord", "ItemEvent", "QueueItem", "QueueRecord", "QueueStore", "SweepResult"]

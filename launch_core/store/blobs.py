@@ -1,0 +1,90 @@
+"""Content-addressed code tarballs kept by the store."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from launch_core.errors import CodeTooLarge, InvalidInput, NotFound
+from launch_core.store.base import StoreBase
+from launch_core.store.schema import blobs
+
+DEFAULT_MAX_CODE_BYTES = 50 * 1024 * 1024
+_SKIPPED = {".git", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES) -> bytes:
+    """A reproducible .tar.gz of ``directory`` (same content, same bytes).
+
+    Skips VCS and cache folders. Raises InvalidInput for a missing directory and
+    CodeTooLarge when the tarball would exceed ``max_bytes``.
+    """
+    if not directory.is_dir():
+        raise InvalidInput(f"--code: {directory} is not a directory")
+    files = sorted(_files(directory))
+    raw_size = sum(p.lstat().st_size for p in files)
+    if raw_size > 4 * max_bytes:  # no need to compress to know it will not fit
+        raise CodeTooLarge(f"--code: {directory} holds {raw_size / 2**20:.1f} MiB, "
+                           f"over the {max_bytes / 2**20:.0f} MiB limit")
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in files:
+            tar.add(path, arcname=str(path.relative_to(directory)), recursive=False,
+                    filter=_normalise)
+    data = buffer.getvalue()
+    if len(data) > max_bytes:
+        raise CodeTooLarge(f"--code: {directory} packs to {len(data) / 2**20:.1f} MiB, "
+                           f"over the {max_bytes / 2**20:.0f} MiB limit")
+    return data
+
+
+def _files(directory: Path) -> list[Path]:
+    found = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if d not in _SKIPPED]
+        found.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
+        found.extend(Path(root) / n for n in names if not n.endswith(".pyc"))
+    return found
+
+
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+    info.mode = 0o755 if info.mode & 0o100 else 0o644
+    return info
+
+
+def unpack(data: bytes, destination: Path) -> None:
+    """Extract a code tarball into ``destination`` (refusing unsafe paths)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(destination, filter="data")
+
+
+class BlobOps(StoreBase):
+    """Stores code tarballs by their sha256 digest."""
+
+    def put_code(self, directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES) -> str:
+        """Pack and store a code directory; returns its digest ``sha256:<hex>``."""
+        data = pack_directory(directory, max_bytes)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        with self._write() as conn:
+            exists = conn.execute(select(blobs.c.digest).where(blobs.c.digest == digest)).first()
+            if exists is None:
+                conn.execute(insert(blobs).values(digest=digest, size=len(data), data=data,
+                                                  created_at=self.clock()))
+        return digest
+
+    def get_code(self, digest: str) -> bytes:
+        """The tarball stored under ``digest``. Raises NotFound."""
+        with self._read() as conn:
+            data = conn.execute(select(blobs.c.data).where(blobs.c.digest == digest)).scalar()
+        if data is None:
+            raise NotFound(f"code blob {digest} not found")
+        return bytes(data)

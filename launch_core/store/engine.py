@@ -1,0 +1,123 @@
+"""Connecting to the queue store: URL resolution, engines, schema migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from launch_core.errors import StoreError
+
+# Bump together with a new file in migrations/versions (a test checks they agree).
+SCHEMA_HEAD = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_MIGRATION_LOCK = 7_305_551_021
+
+
+def data_dir() -> Path:
+    """Where relaunch keeps its embedded database and code blobs."""
+    configured = os.environ.get("RELAUNCH_DATA_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "relaunch"
+
+
+def database_url(url: str | None = None) -> str:
+    """The store URL: ``url``, else RELAUNCH_DATABASE_URL, else the embedded SQLite file."""
+    url = url or os.environ.get("RELAUNCH_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{data_dir() / 'relaunch.db'}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def create_store_engine(url: str | None = None) -> Engine:
+    """An engine for the store. SQLite gets WAL, a busy timeout and explicit BEGINs."""
+    resolved = make_url(database_url(url))
+    if resolved.get_backend_name() == "sqlite":
+        return _sqlite_engine(resolved)
+    if resolved.get_backend_name() == "postgresql":
+        return create_engine(resolved, pool_pre_ping=True, pool_size=2, max_overflow=8)
+    raise StoreError(f"database: unsupported URL scheme {resolved.drivername!r} "
+                     "(use sqlite:/// or postgresql://)")
+
+
+def _sqlite_engine(url: Any) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front so two claimers never both read
+        # the same head of the queue (and no deadlock on lock upgrade).
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Apply pending migrations (once per process; cheap when already at head)."""
+    if _current_revision(engine) == SCHEMA_HEAD:
+        return
+    with _migration_lock(engine) as conn:
+        if _current_revision(engine) == SCHEMA_HEAD:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        if conn.in_transaction():
+            conn.commit()
+
+
+def _current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return row[0] if row else None
+    except Exception:  # table missing: a new database
+        return None
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Any]:
+    """Serialise migrations across processes (advisory lock or lock file)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+        return
+    lock_path = Path(engine.url.database or "relaunch.db").with_suffix(".migrate.lock")
+    with open(lock_path, "w") as lock_file, engine.connect() as conn:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield conn

@@ -1,0 +1,173 @@
+"""Queue items: enqueue, read, guarded state transitions, cancel, positions."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text, tuple_, update
+
+from launch_core.errors import Conflict, IllegalTransition, NotFound
+from launch_core.models import PRIORITY_RANK, LaunchSpec
+from launch_core.store.base import StoreBase
+from launch_core.store.records import ItemEvent, QueueItem, QueueRecord
+from launch_core.store.schema import events, items, queues
+from launch_core.store.states import (
+    ACTIVE, CANCELLED, FAILED, LAUNCHED, QUEUED, RUNNING, TERMINAL, check_transition,
+)
+
+MAX_RESUMES = 5
+NOTIFY_CHANNEL = "relaunch_enqueue"
+_RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_run_id() -> str:
+    """A random 12-character run id (lowercase letters and digits)."""
+    return "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(12))
+
+
+class ItemOps(StoreBase):
+    """Items of queues and their lifecycle."""
+
+    def enqueue(self, queue: QueueRecord, spec: LaunchSpec, *, max_attempts: int = 3,
+                actor: str = "user") -> QueueItem:
+        """Append a job to ``queue`` (state ``queued``); wakes PostgreSQL listeners."""
+        now = self.clock()
+        rank = PRIORITY_RANK[spec.priority] if queue.definition.prioritization else 2
+        with self._write() as conn:
+            row = conn.execute(insert(items).values(
+                queue_id=queue.id, state=QUEUED, priority=rank, enqueued_at=now,
+                run_id=new_run_id(), spec=spec.model_dump(mode="json", exclude_none=True),
+                max_attempts=max_attempts, updated_at=now,
+            ).returning(*items.c)).one()
+            self._events(conn, [{"item_id": row.id, "from_state": None, "to_state": QUEUED,
+                                 "actor": actor}])
+            if self.is_postgres:
+                conn.execute(text("SELECT pg_notify(:c, :q)"),
+                             {"c": NOTIFY_CHANNEL, "q": str(queue.id)})
+        return QueueItem.from_row(row)
+
+    def get_item(self, item_id: int) -> QueueItem:
+        """The item with this id. Raises NotFound."""
+        with self._read() as conn:
+            return self._get(conn, item_id)
+
+    def _get(self, conn: Connection, item_id: int) -> QueueItem:
+        row = conn.execute(select(items).where(items.c.id == item_id)).first()
+        if row is None:
+            raise NotFound(f"job {item_id} not found")
+        return QueueItem.from_row(row)
+
+    def list_items(self, *, entity: str | None = None, queue_id: int | None = None,
+                   states: tuple[str, ...] | None = None, limit: int = 100) -> list[QueueItem]:
+        """Items, newest first, filtered by entity, queue and states."""
+        query = select(items).order_by(items.c.id.desc()).limit(limit)
+        if queue_id is not None:
+            query = query.where(items.c.queue_id == queue_id)
+        if entity is not None:
+            query = query.where(items.c.queue_id.in_(
+                select(queues.c.id).where(queues.c.entity == entity)))
+        if states:
+            query = query.where(items.c.state.in_(states))
+        with self._read() as conn:
+            return [QueueItem.from_row(row) for row in conn.execute(query)]
+
+    def transition(self, item_id: int, target: str, *, actor: str, message: str | None = None,
+                   **fields: Any) -> QueueItem:
+        """Move an item to ``target``, setting extra columns (stage, reason, handle...).
+
+        Raises IllegalTransition when the lifecycle forbids it (also when another
+        process moved the item first), NotFound for an unknown id.
+        """
+        with self._write() as conn:
+            current = self._get(conn, item_id)
+            check_transition(item_id, current.state, target)
+            values = {**fields, **self._side_effects(current, target)}
+            return self._move(conn, current, target, actor, message, values)
+
+    def _side_effects(self, item: QueueItem, target: str) -> dict[str, Any]:
+        now = self.clock()
+        values: dict[str, Any] = {"updated_at": now}
+        if target in TERMINAL:
+            values.update(finished_at=now, lease_expires_at=None)
+        if target == RUNNING and item.started_at is None:
+            values["started_at"] = now
+        if target == QUEUED:
+            values.update(agent_id=None, lease_expires_at=None)
+        return values
+
+    def _move(self, conn: Connection, item: QueueItem, target: str, actor: str,
+              message: str | None, values: dict[str, Any]) -> QueueItem:
+        row = conn.execute(update(items).where(
+            items.c.id == item.id, items.c.state == item.state,
+        ).values(state=target, **values).returning(*items.c)).first()
+        if row is None:  # someone else moved it between our read and write
+            raise IllegalTransition(item.id, self._get(conn, item.id).state, target)
+        self._events(conn, [{"item_id": item.id, "from_state": item.state, "to_state": target,
+                             "actor": actor, "message": message}])
+        return QueueItem.from_row(row)
+
+    def fail(self, item_id: int, stage: str, reason: str, *, actor: str) -> QueueItem:
+        """Mark an item ``failed`` at ``stage`` (agent, build, run) with a one-line reason."""
+        reason = reason.strip().splitlines()[0][:500] if reason.strip() else "failed"
+        return self.transition(item_id, FAILED, actor=actor, message=f"{stage}: {reason}",
+                               stage=stage, reason=reason)
+
+    def preempt(self, item_id: int, *, actor: str, reason: str = "preempted") -> QueueItem:
+        """Send a launched item back to the queue with resume_count+1 (failed past 5)."""
+        with self._write() as conn:
+            item = self._get(conn, item_id)
+            if item.state not in LAUNCHED:
+                raise IllegalTransition(item_id, item.state, QUEUED)
+            if item.resume_count >= MAX_RESUMES:
+                values = {**self._side_effects(item, FAILED), "stage": "run",
+                          "reason": f"preempted more than {MAX_RESUMES} times"}
+                return self._move(conn, item, FAILED, actor, reason, values)
+            values = {**self._side_effects(item, QUEUED), "resume_count": item.resume_count + 1,
+                      "handle": None}
+            return self._move(conn, item, QUEUED, actor, reason, values)
+
+    def request_cancel(self, item_id: int, *, actor: str = "user") -> QueueItem:
+        """Cancel a queued item at once; flag an active one for its agent to cancel.
+
+        Raises Conflict when the item has already ended.
+        """
+        with self._write() as conn:
+            item = self._get(conn, item_id)
+            if item.state == QUEUED:
+                return self._move(conn, item, CANCELLED, actor, "cancelled while queued",
+                                  self._side_effects(item, CANCELLED))
+            if item.state not in ACTIVE:
+                raise Conflict(f"job {item_id} has already ended ({item.state})")
+            conn.execute(update(items).where(items.c.id == item_id).values(
+                cancel_requested=True, updated_at=self.clock()))
+            self._events(conn, [{"item_id": item_id, "from_state": item.state,
+                                 "to_state": item.state, "actor": actor,
+                                 "message": "cancel requested"}])
+            return self._get(conn, item_id)
+
+    def position(self, item: QueueItem) -> int | None:
+        """1-based position of a queued item in its queue's claim order (None if not queued)."""
+        if item.state != QUEUED:
+            return None
+        ahead = select(func.count()).where(
+            items.c.queue_id == item.queue_id, items.c.state == QUEUED,
+            tuple_(items.c.priority, items.c.enqueued_at, items.c.id)
+            < tuple_(item.priority, item.enqueued_at, item.id))
+        with self._read() as conn:
+            return int(conn.execute(ahead).scalar_one()) + 1
+
+    def pending(self, queue_id: int, limit: int = 100) -> list[tuple[int, QueueItem]]:
+        """The first ``limit`` queued items of a queue with their 1-based positions."""
+        query = (select(items).where(items.c.queue_id == queue_id, items.c.state == QUEUED)
+                 .order_by(items.c.priority, items.c.enqueued_at, items.c.id).limit(limit))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [(n, QueueItem.from_row(row)) for n, row in enumerate(rows, start=1)]
+
+    def events_for(self, item_id: int) -> list[ItemEvent]:
+        """The audit log of one item, oldest first."""
+        query = select(events).where(events.c.item_id == item_id).order_by(events.c.id)
+        with self._read() as conn:
+            return [ItemEvent(**row._mapping) for row in conn.execute(query)]

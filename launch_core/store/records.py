@@ -1,0 +1,101 @@
+"""Rows of the queue store as plain, immutable records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from launch_core.models import PRIORITY_NAME, LaunchSpec, QueueDefinition
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    """A stored queue: its id and its validated definition."""
+
+    id: int
+    definition: QueueDefinition
+    created_at: float
+    updated_at: float
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def entity(self) -> str:
+        return self.definition.entity
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One job in a queue, with its lifecycle state."""
+
+    id: int
+    queue_id: int
+    state: str
+    priority: int
+    enqueued_at: float
+    run_id: str
+    spec: LaunchSpec
+    attempts: int
+    max_attempts: int
+    agent_id: str | None
+    lease_expires_at: float | None
+    handle: dict[str, Any] | None
+    stage: str | None
+    reason: str | None
+    cancel_requested: bool
+    resume_count: int
+    exit_code: int | None
+    started_at: float | None
+    finished_at: float | None
+    updated_at: float
+
+    @property
+    def priority_name(self) -> str:
+        return PRIORITY_NAME[self.priority]
+
+    @classmethod
+    def from_row(cls, row: Any) -> QueueItem:
+        data = dict(row._mapping)
+        data["spec"] = LaunchSpec.model_validate(data["spec"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class ItemEvent:
+    """One state change (or notable action) of an item, from the audit log."""
+
+    id: int
+    item_id: int
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: float
+    message: str | None
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """A registered agent and its last heartbeat."""
+
+    id: str
+    entity: str
+    queues: list[str]
+    hostname: str
+    pid: int
+    max_jobs: int
+    started_at: float
+    heartbeat_at: float
+    stopped_at: float | None
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep of expired leases did, by item id."""
+
+    requeued: list[int]
+    failed: list[int]
+    orphaned: list[int]
+    cancelled: list[int]

@@ -1,0 +1,91 @@
+"""Table definitions of the queue store (the migrations create them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary,
+    MetaData, SmallInteger, String, Table, Text, UniqueConstraint, text,
+)
+
+metadata = MetaData()
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+queues = Table(
+    "queues", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("entity", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("entity", "name", name="uq_queues_entity_name"),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("queue_id", Id, ForeignKey("queues.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("enqueued_at", Float, nullable=False),
+    Column("run_id", String(32), nullable=False, unique=True),
+    Column("spec", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="3"),
+    Column("agent_id", String(64)),
+    Column("lease_expires_at", Float),
+    Column("handle", JSON),
+    Column("stage", String(16)),
+    Column("reason", Text),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("resume_count", Integer, nullable=False, server_default="0"),
+    Column("exit_code", Integer),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+_ACTIVE = "state IN ('claimed', 'building', 'submitted', 'running')"
+_ORPHAN = "state IN ('submitted', 'running') AND agent_id IS NULL"
+Index("ix_items_claim", items.c.queue_id, items.c.priority, items.c.enqueued_at, items.c.id,
+      postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'"))
+Index("ix_items_lease", items.c.lease_expires_at,
+      postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE))
+Index("ix_items_agent", items.c.agent_id,
+      postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE))
+Index("ix_items_orphans", items.c.queue_id,
+      postgresql_where=text(_ORPHAN), sqlite_where=text(_ORPHAN))
+Index("ix_items_queue_state", items.c.queue_id, items.c.state)
+
+events = Table(
+    "events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_id", Id, ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("message", Text),
+)
+
+agents = Table(
+    "agents", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("entity", String(64), nullable=False),
+    Column("queues", JSON, nullable=False),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("max_jobs", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("stopped_at", Float),
+)
+
+blobs = Table(
+    "blobs", metadata,
+    Column("digest", String(71), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
