@@ -30,8 +30,8 @@ class TemplateVariable(_Model):
     """A typed, bounded value a submitter may set (a JSON Schema subset)."""
 
     type: Literal["integer", "number", "string", "boolean"]
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     enum: list[Any] | None = None
     pattern: str | None = None
     default: Any = None

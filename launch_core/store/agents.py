@@ -6,11 +6,12 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from launch_core.store.base import StoreBase
 from launch_core.store.records import AgentRecord
-from launch_core.store.schema import agents
+from launch_core.store.schema import agents, items
+from launch_core.store.states import ACTIVE
 
 
 class AgentOps(StoreBase):
@@ -46,3 +47,14 @@ class AgentOps(StoreBase):
                                      agents.c.heartbeat_at >= cutoff)
         with self._read() as conn:
             return [AgentRecord(**row._mapping) for row in conn.execute(query)]
+
+    def active_counts(self, agent_ids: list[str]) -> dict[str, int]:
+        """How many active (claimed to running) items each agent holds."""
+        if not agent_ids:
+            return {}
+        query = (select(items.c.agent_id, func.count()).where(
+            items.c.agent_id.in_(agent_ids), items.c.state.in_(ACTIVE))
+            .group_by(items.c.agent_id))
+        with self._read() as conn:
+            counts = {agent_id: int(n) for agent_id, n in conn.execute(query)}
+        return {agent_id: counts.get(agent_id, 0) for agent_id in agent_ids}

@@ -9,7 +9,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from launch_core.errors import CodeTooLarge, InvalidInput, NotFound
 from launch_core.store.base import StoreBase
@@ -67,18 +67,20 @@ def unpack(data: bytes, destination: Path) -> None:
         tar.extractall(destination, filter="data")
 
 
+def blob_digest(data: bytes) -> str:
+    """The content address of a tarball: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
 class BlobOps(StoreBase):
     """Stores code tarballs by their sha256 digest."""
 
-    def put_code(self, directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES) -> str:
-        """Pack and store a code directory; returns its digest ``sha256:<hex>``."""
-        data = pack_directory(directory, max_bytes)
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        with self._write() as conn:
-            exists = conn.execute(select(blobs.c.digest).where(blobs.c.digest == digest)).first()
-            if exists is None:
-                conn.execute(insert(blobs).values(digest=digest, size=len(data), data=data,
-                                                  created_at=self.clock()))
+    def _put_blob(self, conn: Connection, data: bytes) -> str:
+        digest = blob_digest(data)
+        exists = conn.execute(select(blobs.c.digest).where(blobs.c.digest == digest)).first()
+        if exists is None:
+            conn.execute(insert(blobs).values(digest=digest, size=len(data), data=data,
+                                              created_at=self.clock()))
         return digest
 
     def get_code(self, digest: str) -> bytes:

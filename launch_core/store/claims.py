@@ -11,7 +11,13 @@ from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueItem, SweepResult
 from launch_core.store.schema import items
 from launch_core.store.states import (
-    ACTIVE, CANCELLED, CLAIMED, FAILED, LAUNCHED, QUEUED, UNSUBMITTED,
+    ACTIVE,
+    CANCELLED,
+    CLAIMED,
+    FAILED,
+    LAUNCHED,
+    QUEUED,
+    UNSUBMITTED,
 )
 
 DEFAULT_LEASE_SECONDS = 60.0

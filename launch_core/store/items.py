@@ -10,11 +10,18 @@ from sqlalchemy import Connection, func, insert, select, text, tuple_, update
 
 from launch_core.errors import Conflict, IllegalTransition, NotFound
 from launch_core.models import PRIORITY_RANK, LaunchSpec
-from launch_core.store.base import StoreBase
+from launch_core.store.blobs import BlobOps
 from launch_core.store.records import ItemEvent, QueueItem, QueueRecord
 from launch_core.store.schema import events, items, queues
 from launch_core.store.states import (
-    ACTIVE, CANCELLED, FAILED, LAUNCHED, QUEUED, RUNNING, TERMINAL, check_transition,
+    ACTIVE,
+    CANCELLED,
+    FAILED,
+    LAUNCHED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    check_transition,
 )
 
 MAX_RESUMES = 5
@@ -27,15 +34,21 @@ def new_run_id() -> str:
     return "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(12))
 
 
-class ItemOps(StoreBase):
+class ItemOps(BlobOps):
     """Items of queues and their lifecycle."""
 
-    def enqueue(self, queue: QueueRecord, spec: LaunchSpec, *, max_attempts: int = 3,
-                actor: str = "user") -> QueueItem:
-        """Append a job to ``queue`` (state ``queued``); wakes PostgreSQL listeners."""
+    def enqueue(self, queue: QueueRecord, spec: LaunchSpec, *, code_blob: bytes | None = None,
+                max_attempts: int = 3, actor: str = "user") -> QueueItem:
+        """Append a job to ``queue`` (state ``queued``); wakes PostgreSQL listeners.
+
+        ``code_blob`` (the tarball ``spec.code`` names) is stored in the same
+        transaction, so a failed enqueue leaves nothing behind.
+        """
         now = self.clock()
         rank = PRIORITY_RANK[spec.priority] if queue.definition.prioritization else 2
         with self._write() as conn:
+            if code_blob is not None:
+                self._put_blob(conn, code_blob)
             row = conn.execute(insert(items).values(
                 queue_id=queue.id, state=QUEUED, priority=rank, enqueued_at=now,
                 run_id=new_run_id(), spec=spec.model_dump(mode="json", exclude_none=True),

@@ -1,0 +1,99 @@
+"""The Python API: what the CLI does, importable. No Prefect import here."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from launch_core.errors import InvalidInput
+from launch_core.inputs import describe_validation_error, parse_model
+from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.resolve import resolve_resource_config
+from launch_core.store import QueueItem, QueueRecord, QueueStore
+from launch_core.store.blobs import DEFAULT_MAX_CODE_BYTES, blob_digest, pack_directory
+from launch_core.templating import resolve_values
+
+
+def default_entity() -> str:
+    """RELAUNCH_ENTITY, else the user name."""
+    return os.environ.get("RELAUNCH_ENTITY") or getpass.getuser()
+
+
+def open_store(url: str | None = None) -> QueueStore:
+    """The queue store at ``url`` (else RELAUNCH_DATABASE_URL, else the SQLite file)."""
+    return QueueStore(url)
+
+
+def create_queue(store: QueueStore, name: str, resource: str, *, entity: str | None = None,
+                 source: str = "queue", **fields: Any) -> QueueRecord:
+    """Validate and store a new queue. Raises InvalidInput (naming ``source``) or Conflict."""
+    data = {"entity": entity or default_entity(), "name": name, "resource": resource, **fields}
+    return store.create_queue(parse_model(QueueDefinition, data, source))
+
+
+def update_queue(store: QueueStore, name: str, *, entity: str | None = None,
+                 source: str = "queue", **changes: Any) -> QueueRecord:
+    """Change a queue; the result is re-validated (templates, variables) as a whole."""
+    try:
+        return store.update_queue(entity or default_entity(), name, **changes)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc, source)) from None
+
+
+def check_launch(queue: QueueDefinition, spec: LaunchSpec) -> dict[str, Any]:
+    """Validate a spec against a queue's guardrails; return the rendered config.
+
+    Checks the priority, the template values (type, bounds, enum, pattern) and the
+    resource_args rule. Macros stay unfilled (the agent fills them). Raises
+    InvalidInput / TemplateError naming the variable or flag.
+    """
+    if spec.priority != "medium" and not queue.prioritization:
+        raise InvalidInput(f"-P/--priority: queue {queue.name!r} has no prioritization; "
+                           "only the default priority (medium) is allowed")
+    return resolve_resource_config(queue, spec)
+
+
+@dataclass(frozen=True)
+class PreparedLaunch:
+    """A validated launch, not yet stored: what ``--dry-run`` shows."""
+
+    queue: QueueRecord
+    spec: LaunchSpec
+    resource_config: dict[str, Any]
+    code_blob: bytes | None
+
+
+def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
+                   entity: str | None = None, code_dir: Path | None = None,
+                   max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> PreparedLaunch:
+    """Validate a launch request against its queue without writing anything.
+
+    ``fields`` are LaunchSpec fields (None values ignored); ``code_dir`` is packed
+    into a content-addressed tarball. Raises NotFound, InvalidInput, TemplateError.
+    """
+    fields = {k: v for k, v in fields.items() if v is not None}
+    blob = pack_directory(code_dir, max_code_bytes) if code_dir is not None else None
+    if blob is not None:
+        fields["code"] = blob_digest(blob)
+    spec = parse_model(LaunchSpec, fields, "launch")
+    queue = store.get_queue(entity or default_entity(), queue_name)
+    config = check_launch(queue.definition, spec)
+    typed = resolve_values(queue.definition.template_variables, spec.template_values)
+    # Store the values the submitter gave, typed; defaults apply at dequeue time.
+    given = {name: typed[name] for name in spec.template_values}
+    spec = spec.model_copy(update={"template_values": given})
+    return PreparedLaunch(queue, spec, config, blob)
+
+
+def launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
+           entity: str | None = None, code_dir: Path | None = None,
+           max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
+    """Validate and enqueue a job (see ``prepare_launch``); one transaction."""
+    prepared = prepare_launch(store, queue_name, fields, entity=entity, code_dir=code_dir,
+                              max_code_bytes=max_code_bytes)
+    return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob)
