@@ -1,0 +1,88 @@
+"""Shared fixtures: real SQLite files and real PostgreSQL databases, one per test.
+
+PostgreSQL comes from RELAUNCH_TEST_POSTGRES_URL (`.ci/run` and `make test` start a
+server with scripts/start-postgres.sh). Without it, PostgreSQL tests skip locally
+and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from launch_core.models import QueueDefinition  # noqa: E402
+from launch_core.store import QueueRecord, QueueStore  # noqa: E402
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip locally, fail in CI, when a service a test needs is absent."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{name} is required in CI: {reason}")
+    pytest.skip(f"{name} not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = os.environ.get("RELAUNCH_TEST_POSTGRES_URL")
+    if not url:
+        require_service("PostgreSQL", "RELAUNCH_TEST_POSTGRES_URL is not set")
+    return url  # type: ignore[return-value]
+
+
+def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    import psycopg
+
+    name = f"relaunch_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    admin = request.getfixturevalue("postgres_admin_url")
+    yield from _fresh_postgres_database(admin)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on a fresh SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield from _fresh_postgres_database(request.getfixturevalue("postgres_admin_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[QueueStore]:
+    opened = QueueStore(store_url)
+    yield opened
+    opened.dispose()
+
+
+def make_queue(store: QueueStore, name: str = "q", **fields: object) -> QueueRecord:
+    """Create a local-process queue in entity ``team`` (fields override)."""
+    data = {"entity": "team", "name": name, "resource": "local-process", **fields}
+    return store.create_queue(QueueDefinition.model_validate(data))
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for running the console script against a private SQLite store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAUNCH_")}
+    env.update(RELAUNCH_DATA_DIR=str(tmp_path / "data"), RELAUNCH_ENTITY="team",
+               DO_NOT_TRACK="1", HOME=str(tmp_path / "home"))
+    return env
