@@ -21,13 +21,13 @@ def load_mapping(value: str, source: str) -> dict[str, Any]:
     """
     text, where = value, source
     path = Path(value)
-    if len(value) < 4096 and "\n" not in value and path.suffix in (".json", ".yaml", ".yml"):
+    if _looks_like_path(value):
         if not path.is_file():
             raise InvalidInput(f"{source}: file {value} not found")
         if path.stat().st_size > MAX_INPUT_BYTES:
             raise InvalidInput(f"{source}: file {value} is larger than 1 MiB")
         text, where = path.read_text(encoding="utf-8"), f"{source} ({value})"
-    if len(text) > MAX_INPUT_BYTES:
+    if len(text.encode("utf-8", errors="replace")) > MAX_INPUT_BYTES:
         raise InvalidInput(f"{source}: input larger than 1 MiB")
     data = parse_json_or_yaml(text, where)
     if data is None:
@@ -37,16 +37,28 @@ def load_mapping(value: str, source: str) -> dict[str, Any]:
     return data
 
 
+def _looks_like_path(value: str) -> bool:
+    inline = value.lstrip().startswith(("{", "[")) or ": " in value
+    return (len(value) < 4096 and "\n" not in value and not inline
+            and Path(value).suffix in (".json", ".yaml", ".yml"))
+
+
 def parse_json_or_yaml(text: str, where: str) -> Any:
     """JSON when it parses as JSON, else YAML. Raises InvalidInput with the line."""
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InvalidInput(f"{where}: nested too deeply") from None
     except ValueError:
         pass
     import yaml
 
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise InvalidInput(f"{where}: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise InvalidInput(f"{where}: {str(exc).splitlines()[0]}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

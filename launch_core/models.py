@@ -17,6 +17,7 @@ PRIORITY_NAME: dict[int, str] = {rank: name for name, rank in PRIORITY_RANK.item
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_STRING_VALUE = 65536
+_NUMBER = re.compile(r"[-+]?([0-9]{1,300}\.?[0-9]{0,300}|\.[0-9]{1,300})([eE][-+]?[0-9]{1,3})?")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 QueueName = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
@@ -36,6 +37,15 @@ class TemplateVariable(_Model):
     pattern: str | None = None
     default: Any = None
     description: str = Field(default="", max_length=2000)
+
+    @field_validator("minimum", "maximum", mode="before")
+    @classmethod
+    def _check_bound(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
 
     @model_validator(mode="after")
     def _check_schema(self) -> TemplateVariable:
@@ -101,7 +111,7 @@ def _parse_int(value: Any) -> int:
         raise ValueError("expected an integer, got a boolean")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,20}\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?[0-9]{1,20}\s*", value):
         value = int(value)
     if not isinstance(value, int):
         raise ValueError(f"expected an integer, got {_show(value)}")
@@ -113,11 +123,8 @@ def _parse_int(value: Any) -> int:
 def _parse_number(value: Any) -> float | int:
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            value = float(value) if re.search(r"[.eE]", value) else int(value)
-        except ValueError:
-            pass
+    if isinstance(value, str) and len(value) <= 64 and _NUMBER.fullmatch(value.strip()):
+        value = float(value) if re.search(r"[.eE]", value) else int(value)
     if not isinstance(value, (int, float)):
         raise ValueError(f"expected a number, got {_show(value)}")
     if isinstance(value, float) and not math.isfinite(value):

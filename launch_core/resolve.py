@@ -36,6 +36,8 @@ def resolve_resource_config(
     macros = macros or {}
     check_resource_args_allowed(queue, spec)
     values = resolve_values(queue.template_variables, spec.template_values)
-    admin_config = fill_macros(queue.config, macros, env)
-    rendered = render_template(admin_config, fill_macros(values, macros))
+    # Admin text gets macros and ${ENV}; substituted submitter values get known macros
+    # only, and nothing filled in is ever rendered again.
+    rendered = render_template(queue.config, fill_macros(values, macros),
+                               literal=lambda text: fill_macros(text, macros, env))
     return deep_merge(rendered, fill_macros(spec.resource_args, macros))

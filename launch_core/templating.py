@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from launch_core.errors import TemplateError
@@ -18,6 +18,7 @@ from launch_core.models import TemplateVariable, coerce_value
 
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _INNER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
+_WHOLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def placeholders_in(text: str, where: str = "") -> list[str]:
@@ -100,25 +101,34 @@ def resolve_values(
     return resolved
 
 
-def render_template(config: Any, values: Mapping[str, Any]) -> Any:
+def render_template(config: Any, values: Mapping[str, Any],
+                    literal: Callable[[str], str] | None = None) -> Any:
     """Return a copy of ``config`` with placeholders replaced by ``values``.
 
-    Raises TemplateError when a placeholder has no value (never renders "").
+    ``literal`` (if given) transforms the text around placeholders only, never the
+    substituted values (the agent fills admin-only macros this way). Raises
+    TemplateError when a placeholder has no value (never renders "").
     """
     if isinstance(config, Mapping):
-        return {key: render_template(child, values) for key, child in config.items()}
+        return {key: render_template(child, values, literal) for key, child in config.items()}
     if isinstance(config, list):
-        return [render_template(child, values) for child in config]
+        return [render_template(child, values, literal) for child in config]
     if isinstance(config, str):
-        return _render_string(config, values)
+        return _render_string(config, values, literal or (lambda text: text))
     return config
 
 
-def _render_string(text: str, values: Mapping[str, Any]) -> Any:
-    whole = _PLACEHOLDER.fullmatch(text)
+def _render_string(text: str, values: Mapping[str, Any], literal: Callable[[str], str]) -> Any:
+    whole = _WHOLE.fullmatch(text)
     if whole is not None:
-        return _value_of(whole.group(1).strip(), values)
-    return _PLACEHOLDER.sub(lambda m: _as_text(_value_of(m.group(1).strip(), values)), text)
+        return _value_of(whole.group(1), values)
+    parts, last = [], 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append(literal(text[last:match.start()]))
+        parts.append(_as_text(_value_of(match.group(1).strip(), values)))
+        last = match.end()
+    parts.append(literal(text[last:]))
+    return "".join(parts)
 
 
 def _value_of(name: str, values: Mapping[str, Any]) -> Any:

@@ -80,3 +80,29 @@ def cancel(job_id: int) -> None:
         typer.echo(f"cancelled job {job_id}")
     else:
         typer.echo(f"cancel requested for job {job_id} ({item.state}); its agent stops it")
+
+
+@app.command("logs")
+def logs(job_id: int, follow: bool = typer.Option(False, "--follow", "-f",
+                                                  help="Keep printing until the job ends.")) -> None:
+    """Print a job's output (from its resource); --follow streams it."""
+    import sys
+    import time
+
+    from launch_core.resources.base import get_resource
+    from launch_core.store.states import TERMINAL
+
+    store = api.open_store()
+    item = store.get_item(job_id)
+    offset = 0
+    while True:
+        if item.handle:
+            text, offset = get_resource(item.handle["resource"]).read_logs(item.handle, offset)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if not follow or item.state in TERMINAL:
+            break
+        time.sleep(0.5)
+        item = store.get_item(job_id)
+    if item.handle is None and item.state not in TERMINAL and not follow:
+        typer.echo(f"job {job_id} is {item.state}: no output yet", err=True)

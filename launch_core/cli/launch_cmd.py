@@ -45,9 +45,8 @@ def launch(
                                  "config; enqueue nothing."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Enqueue a job into a queue (validated against the queue's guardrails)."""
-    if queue is None:
-        raise InvalidInput("-q/--queue: required (name the queue to enqueue into)")
+    """Enqueue a job into a queue (validated against its guardrails); without -q, run
+    it here on local-process through the same pipeline."""
     fields = {
         "image": docker_image, "uri": uri, "ref": git_version,
         "entry_point": split_command(entry_point, "-E/--entry-point") if entry_point else None,
@@ -58,6 +57,14 @@ def launch(
         "priority": priority, "project": project, "name": name, "author": getpass.getuser(),
     }
     store = api.open_store()
+    if queue is None and not dry_run:
+        from launch_core.cli.direct import run_direct
+
+        job_id, state = run_direct(store, fields, entity=entity, code_dir=code)
+        typer.echo(f"job {job_id} {state}")
+        return
+    if queue is None:
+        raise InvalidInput("--dry-run: needs -q/--queue")
     if dry_run:
         prepared = api.prepare_launch(store, queue, fields, entity=entity, code_dir=code)
         result = {"queue": prepared.queue.name, "resource": prepared.queue.definition.resource,

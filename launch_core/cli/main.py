@@ -16,7 +16,7 @@ try:  # typer >= 0.20 vendors click; older releases use the click package
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from launch_core.cli import job_cmds, launch_cmd, queue_cmds
+from launch_core.cli import agent_cmd, job_cmds, launch_cmd, queue_cmds
 from launch_core.errors import LaunchError
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app = typer.Typer(
 app.add_typer(queue_cmds.app, name="queue")
 app.add_typer(job_cmds.app, name="job")
 app.command("launch", no_args_is_help=True)(launch_cmd.launch)
+app.command("launch-agent")(agent_cmd.launch_agent)
+app.command("agent", help="Alias of launch-agent.")(agent_cmd.launch_agent)
 
 _state = {"verbose": False}
 

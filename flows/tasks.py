@@ -1,0 +1,145 @@
+"""The six tasks of the launch-job flow. Each moves the item's state in the store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import resource_for, store_for
+from launch_core.builders.base import get_builder
+from launch_core.config import AgentConfig
+from launch_core.errors import InvalidInput
+from launch_core.resolve import resolve_resource_config
+from launch_core.resources.base import JobContext, RunStatus
+from launch_core.store import QueueItem, QueueRecord
+from launch_core.store.states import BUILDING, CANCELLED, FINISHED, RUNNING, SUBMITTED
+from launch_core.workspace import job_env, prepare_workdir, run_dir
+
+STATUS_POLL = 0.1
+CANCEL_CHECK_EVERY = 10  # status polls between two looks at cancel_requested
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What the tasks pass along: the item, its queue and the agent's config."""
+
+    item: QueueItem
+    queue: QueueRecord
+    config: AgentConfig
+    actor: str
+
+
+def _store(launch: Launch):  # noqa: ANN202
+    return store_for(launch.config.database)
+
+
+@task(name="fetch-config", cache_policy=NO_CACHE)
+async def fetch_config(item_id: int, config: AgentConfig, actor: str) -> Launch:
+    """Read the item and the queue definition as they stand now."""
+    store = store_for(config.database)
+    item = await asyncio.to_thread(store.get_item, item_id)
+    queue = await asyncio.to_thread(store.get_queue_by_id, item.queue_id)
+    return Launch(item, queue, config, actor)
+
+
+@task(name="merge-overrides", cache_policy=NO_CACHE)
+async def merge_overrides(launch: Launch) -> dict[str, Any]:
+    """Render the queue template with the job's values, merge resource_args, fill
+    macros, run the resource's validator."""
+    item, queue = launch.item, launch.queue
+    spec = item.spec
+    if launch.config.secure_mode and spec.image and spec.entry_point:
+        raise InvalidInput("secure_mode: entry point overrides of images are not allowed")
+    macros = {
+        "run_id": item.run_id, "run_name": spec.name or item.run_id, "item_id": str(item.id),
+        "queue_name": queue.name, "entity_name": queue.entity,
+        "project_name": spec.project or "", "author": spec.author or "",
+    }
+    if spec.image:
+        macros["image_uri"] = spec.image
+    resolved = resolve_resource_config(queue.definition, spec, macros, env=dict(os.environ))
+    resource_for(queue.definition.resource).validate(resolved)
+    return resolved
+
+
+@task(name="build-image", cache_policy=NO_CACHE)
+async def build_image(launch: Launch) -> str | None:
+    """Build (or pass through) the job's image; the item goes to ``building``."""
+    await asyncio.to_thread(_store(launch).transition, launch.item.id, BUILDING,
+                            actor=launch.actor)
+    builder = get_builder(launch.config.builder.type or "noop")
+    return await asyncio.to_thread(builder.build, launch.item, launch.queue.definition.resource)
+
+
+@task(name="push-to-registry", cache_policy=NO_CACHE)
+async def push_to_registry(launch: Launch, image: str | None) -> str | None:
+    """Push the built image to the destination registry (nothing to push for noop)."""
+    return image
+
+
+@task(name="submit-to-resource", cache_policy=NO_CACHE)
+async def submit_to_resource(launch: Launch, resolved: dict[str, Any],
+                             image: str | None) -> dict[str, Any]:
+    """Start the run; store its handle in the item at once (state ``submitted``)."""
+    store, item, queue = _store(launch), launch.item, launch.queue
+    workdir = await asyncio.to_thread(prepare_workdir, store, item,
+                                      launch.config.allow_git_schemes)
+    job = JobContext(
+        run_id=item.run_id, item_id=item.id,
+        argv=[*(item.spec.entry_point or []), *item.spec.args],
+        env=job_env(item, queue.name, queue.entity, resolved, image), config=resolved,
+        run_dir=run_dir(item.run_id), workdir=workdir, image=image)
+    resource = resource_for(queue.definition.resource)
+    handle = await asyncio.to_thread(resource.submit, job)
+    handle = {"resource": queue.definition.resource, **handle}
+    await asyncio.to_thread(store.transition, item.id, SUBMITTED, actor=launch.actor,
+                            handle=handle)
+    await asyncio.to_thread(store.transition, item.id, RUNNING, actor=launch.actor)
+    return handle
+
+
+@task(name="wait-for-completion", cache_policy=NO_CACHE)
+async def wait_for_completion(launch: Launch, handle: dict[str, Any]) -> RunStatus:
+    """Watch the run, stream its output into this flow run's logs, record the end.
+
+    A cancel request stops the run (SIGTERM, then SIGKILL after stopped_run_timeout).
+    """
+    logger = get_run_logger()
+    store, item = _store(launch), launch.item
+    resource = resource_for(launch.queue.definition.resource)
+    offset, polls = 0, 0
+    while True:
+        status = await asyncio.to_thread(resource.status, handle)
+        text, offset = await asyncio.to_thread(resource.read_logs, handle, offset)
+        for line in text.splitlines():
+            logger.info("%s", line)
+        if status.done:
+            break
+        polls += 1
+        if polls % CANCEL_CHECK_EVERY == 0:
+            current = await asyncio.to_thread(store.get_item, item.id)
+            if current.cancel_requested:
+                await asyncio.to_thread(resource.cancel, handle,
+                                        launch.config.stopped_run_timeout)
+                await asyncio.to_thread(store.transition, item.id, CANCELLED,
+                                        actor=launch.actor, message="cancelled on request")
+                logger.info("job %s cancelled on request", item.id)
+                return RunStatus("cancelled")
+        await asyncio.sleep(STATUS_POLL)
+    if status.state == "finished":
+        await asyncio.to_thread(store.transition, item.id, FINISHED, actor=launch.actor,
+                                exit_code=status.exit_code)
+    else:
+        await asyncio.to_thread(_record_run_failure, launch, status)
+    return status
+
+
+def _record_run_failure(launch: Launch, status: RunStatus) -> None:
+    store = _store(launch)
+    store.transition(launch.item.id, "failed", actor=launch.actor, exit_code=status.exit_code,
+                     stage="run", reason=status.message, message=f"run: {status.message}")

@@ -1,0 +1,40 @@
+"""``relaunch launch`` without ``-q``: run the job here, through the same pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from launch_core import api
+from launch_core.errors import LaunchError, NotFound
+from launch_core.store import QueueStore
+from launch_core.store.states import CLAIMED
+
+DIRECT_QUEUE = "relaunch-direct"
+
+
+def run_direct(store: QueueStore, fields: dict[str, Any], *, entity: str | None,
+               code_dir: Path | None) -> tuple[int, str]:
+    """Enqueue into the entity's local-process direct queue, claim it here and run
+    the launch-job flow in this process. Returns (job id, final state)."""
+    entity = entity or api.default_entity()
+    try:
+        store.get_queue(entity, DIRECT_QUEUE)
+    except NotFound:
+        api.create_queue(store, DIRECT_QUEUE, "local-process", entity=entity,
+                         description="jobs run directly by `relaunch launch` without -q")
+    item = api.launch(store, DIRECT_QUEUE, fields, entity=entity, code_dir=code_dir)
+    actor = f"cli-{os.getpid()}"
+    store.transition(item.id, CLAIMED, actor=actor, agent_id=actor,
+                     lease_expires_at=store.clock() + 24 * 3600)
+    from flows.launch_job import launch_job
+
+    try:
+        state = asyncio.run(launch_job(item_id=item.id, queue_name=DIRECT_QUEUE,
+                                       actor=actor, config={"database": store.engine.url
+                                                            .render_as_string(False)}))
+    except Exception as exc:
+        raise LaunchError(f"job {item.id} failed: {exc}") from None
+    return item.id, state

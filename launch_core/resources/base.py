@@ -1,0 +1,78 @@
+"""The resource interface: where a job runs. One module per implementation."""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from launch_core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Everything a resource needs to start one run of a job."""
+
+    run_id: str
+    item_id: int
+    argv: list[str]
+    env: dict[str, str]
+    config: dict[str, Any]
+    run_dir: Path
+    workdir: Path
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """What a resource reports about a run."""
+
+    state: str  # "running", "finished" or "failed"
+    exit_code: int | None = None
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "failed")
+
+
+class Resource(ABC):
+    """Starts, watches and stops runs. ``handle`` is JSON, stored in the item."""
+
+    name: str
+
+    @abstractmethod
+    def validate(self, config: dict[str, Any]) -> None:
+        """Raise InvalidInput naming the option when the final config is not allowed."""
+
+    @abstractmethod
+    def submit(self, job: JobContext) -> dict[str, Any]:
+        """Start the run; return its handle (enough to re-adopt it from another agent)."""
+
+    @abstractmethod
+    def status(self, handle: dict[str, Any]) -> RunStatus:
+        """Current state of the run."""
+
+    @abstractmethod
+    def read_logs(self, handle: dict[str, Any], offset: int) -> tuple[str, int]:
+        """Log text from ``offset`` on, and the new offset."""
+
+    @abstractmethod
+    def cancel(self, handle: dict[str, Any], timeout: float) -> None:
+        """Stop the run: politely, then by force after ``timeout`` seconds."""
+
+
+_IMPLEMENTATIONS = {"local-process": "launch_core.resources.local_process:LocalProcessResource"}
+
+
+def get_resource(name: str) -> Resource:
+    """An instance of the resource called ``name``. Raises InvalidInput when unknown."""
+    target = _IMPLEMENTATIONS.get(name)
+    if target is None:
+        raise InvalidInput(f"resource {name!r} is not available in this version "
+                           f"(available: {', '.join(sorted(_IMPLEMENTATIONS))})")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)()  # type: ignore[no-any-return]

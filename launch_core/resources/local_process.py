@@ -1,0 +1,118 @@
+"""``local-process``: run the job as a process on the agent's machine (never a shell)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from launch_core.errors import InvalidInput
+from launch_core.resources.base import JobContext, Resource, RunStatus
+
+_RUNNER = Path(__file__).with_name("_runner.py")
+_ALLOWED_OPTIONS = {"env"}
+
+
+class LocalProcessResource(Resource):
+    """Each run is a runner process in its own session, writing an exit-code file."""
+
+    name = "local-process"
+
+    def __init__(self) -> None:
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def validate(self, config: dict[str, Any]) -> None:
+        for key in config:
+            if key not in _ALLOWED_OPTIONS:
+                raise InvalidInput(f"local-process: option {key!r} is not allowed "
+                                   f"(allowed: {', '.join(sorted(_ALLOWED_OPTIONS))})")
+        env = config.get("env", {})
+        if not isinstance(env, dict):
+            raise InvalidInput("local-process: option 'env' must be a mapping")
+
+    def submit(self, job: JobContext) -> dict[str, Any]:
+        if not job.argv:
+            raise InvalidInput("local-process: the job has no entry point (-E)")
+        log_path, exit_path = job.run_dir / "output.log", job.run_dir / "exit_code"
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        exit_path.unlink(missing_ok=True)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, str(_RUNNER), str(exit_path), "--", *job.argv],
+                cwd=job.workdir, env=job.env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        self._children[proc.pid] = proc
+        return {"pid": proc.pid, "log": str(log_path), "exit_file": str(exit_path),
+                "started": _start_time(proc.pid)}
+
+    def status(self, handle: dict[str, Any]) -> RunStatus:
+        exit_file = Path(handle["exit_file"])
+        if exit_file.exists():
+            self._reap(handle["pid"])
+            code = int(exit_file.read_text().strip() or "1")
+            state = "finished" if code == 0 else "failed"
+            return RunStatus(state, code, "" if code == 0 else f"exit code {code}")
+        if self._alive(handle):
+            return RunStatus("running")
+        if exit_file.exists():  # finished between the two checks
+            return self.status(handle)
+        return RunStatus("failed", None, "process ended without recording an exit code")
+
+    def read_logs(self, handle: dict[str, Any], offset: int) -> tuple[str, int]:
+        try:
+            with open(handle["log"], "rb") as log:
+                log.seek(offset)
+                data = log.read()
+        except FileNotFoundError:
+            return "", offset
+        return data.decode("utf-8", errors="replace"), offset + len(data)
+
+    def cancel(self, handle: dict[str, Any], timeout: float) -> None:
+        if not self._alive(handle):
+            return
+        _signal_group(handle["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._alive(handle):
+            time.sleep(0.1)
+        if self._alive(handle):
+            _signal_group(handle["pid"], signal.SIGKILL)
+        self._reap(handle["pid"])
+
+    def _alive(self, handle: dict[str, Any]) -> bool:
+        pid = handle["pid"]
+        child = self._children.get(pid)
+        if child is not None:
+            return child.poll() is None
+        started = _start_time(pid)
+        return started is not None and started == handle.get("started")
+
+    def _reap(self, pid: int) -> None:
+        child = self._children.pop(pid, None)
+        if child is not None:
+            child.wait()
+
+
+def _start_time(pid: int) -> int | None:
+    """The process start time (clock ticks since boot); None when gone or a zombie.
+
+    Comparing it with the handle's guards against a recycled pid.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass

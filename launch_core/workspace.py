@@ -1,0 +1,93 @@
+"""A run's working directory (unpacked code or git checkout) and its environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from launch_core.errors import InvalidInput, LaunchError
+from launch_core.store import QueueItem, QueueStore
+from launch_core.store.blobs import unpack
+from launch_core.store.engine import data_dir
+
+_SCP_STYLE = re.compile(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^/]")
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ")
+
+
+def run_dir(run_id: str) -> Path:
+    """Where a run keeps its code, log and exit code (under the data dir)."""
+    return data_dir() / "runs" / run_id
+
+
+def check_git_uri(uri: str, extra_schemes: list[str]) -> None:
+    """Allow https, ssh and scp-style URLs (plus ``extra_schemes``). Raises InvalidInput."""
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else None
+    if scheme in ("https", "ssh") or (scheme is None and _SCP_STYLE.match(uri)):
+        return
+    if scheme is not None and scheme in extra_schemes:
+        return
+    raise InvalidInput(f"git uri {uri!r}: only https, ssh and scp-style URLs are allowed "
+                       "(an agent may allow more with allow_git_schemes)")
+
+
+def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[str]) -> Path:
+    """Unpack the job's code or clone its repository; return the directory to run in."""
+    base = run_dir(item.run_id)
+    spec = item.spec
+    if spec.code is not None:
+        target = base / "code"
+        if not target.exists():
+            unpack(store.get_code(spec.code), target)
+        return target
+    if spec.uri is not None:
+        check_git_uri(spec.uri, extra_git_schemes)
+        target = base / "repo"
+        if not target.exists():
+            _clone(spec.uri, spec.ref, target)
+        return target
+    target = base / "work"
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _clone(uri: str, ref: str | None, target: Path) -> None:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    tmp = target.with_name(target.name + ".partial")
+    subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    _git(["git", "clone", "--quiet", "--", uri, str(tmp)], env, f"cloning {uri}")
+    if ref:
+        _git(["git", "-C", str(tmp), "checkout", "--quiet", ref, "--"], env,
+             f"checking out {ref!r}")
+    tmp.rename(target)
+
+
+def _git(argv: list[str], env: dict[str, str], what: str) -> None:
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise LaunchError(f"git failed {what}: {detail}")
+
+
+def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any],
+            image: str | None) -> dict[str, str]:
+    """The environment of a run: a few of the agent's basics, the queue's ``env``
+    option, then the RELAUNCH_* variables (which win)."""
+    env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+    env.update({str(k): v if isinstance(v, str) else json.dumps(v)
+                for k, v in (config.get("env") or {}).items()})
+    spec = item.spec
+    env.update({
+        "RELAUNCH_RUN_ID": item.run_id, "RELAUNCH_ITEM_ID": str(item.id),
+        "RELAUNCH_QUEUE": queue_name, "RELAUNCH_ENTITY": entity,
+        "RELAUNCH_PROJECT": spec.project or "", "RELAUNCH_RUN_NAME": spec.name or item.run_id,
+        "RELAUNCH_RUN_CONFIG": json.dumps(spec.run_config),
+    })
+    if item.resume_count:
+        env["RELAUNCH_RESUME"] = "1"
+    if image:
+        env["RELAUNCH_IMAGE"] = image
+    return env

@@ -1,0 +1,109 @@
+"""check_launch: priority, template values and the resource_args guardrail."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from launch_core.api import check_launch
+from launch_core.errors import InvalidInput, TemplateError
+from launch_core.models import LaunchSpec, QueueDefinition
+
+GPUS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8, "default": 1}}
+
+
+def queue(config: dict | None = None, variables: dict | None = None,
+          **fields: object) -> QueueDefinition:
+    return QueueDefinition.model_validate(
+        {"entity": "team", "name": "gpu-q", "resource": "kubernetes",
+         "config": config or {}, "template_variables": variables or {}, **fields})
+
+
+def spec(**fields: object) -> LaunchSpec:
+    return LaunchSpec.model_validate({"image": "img:1", **fields})
+
+
+@pytest.mark.parametrize("priority", ["critical", "high", "low"])
+def test_priority_refused_on_queue_without_prioritization(priority: str) -> None:
+    with pytest.raises(InvalidInput, match=r"-P/--priority: queue 'gpu-q' has no prioritization"):
+        check_launch(queue(), spec(priority=priority))
+
+
+@pytest.mark.parametrize("priority", ["critical", "high", "medium", "low"])
+def test_any_priority_on_prioritized_queue(priority: str) -> None:
+    assert check_launch(queue(prioritization=True), spec(priority=priority)) == {}
+
+
+def test_default_priority_on_queue_without_prioritization() -> None:
+    assert check_launch(queue({"a": 1}), spec(priority="medium")) == {"a": 1}
+
+
+def test_resource_args_refused_on_templated_queue() -> None:
+    with pytest.raises(InvalidInput, match=r"^resource_args: queue 'gpu-q' declares template"):
+        check_launch(queue({"gpus": "{{ gpus }}"}, GPUS), spec(resource_args={"gpus": 64}))
+
+
+def test_resource_args_allowed_on_templated_queue_when_opted_in() -> None:
+    q = queue({"spec": {"gpus": "{{ gpus }}", "cpu": 1}}, GPUS, allow_resource_args=True)
+    rendered = check_launch(q, spec(template_values={"gpus": 2},
+                                    resource_args={"spec": {"cpu": 4}}))
+    assert rendered == {"spec": {"gpus": 2, "cpu": 4}}
+
+
+def test_resource_args_merged_on_queue_without_variables() -> None:
+    q = queue({"spec": {"cpu": 1, "args": ["a", "b"], "labels": {"t": "x"}}})
+    rendered = check_launch(q, spec(resource_args={"spec": {"args": ["c"], "labels": {"u": 1}}}))
+    assert rendered == {"spec": {"cpu": 1, "args": ["c"], "labels": {"t": "x", "u": 1}}}
+
+
+def test_empty_resource_args_are_fine_on_templated_queue() -> None:
+    assert check_launch(queue({"gpus": "{{ gpus }}"}, GPUS), spec(resource_args={})) == {
+        "gpus": 1}
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"gpus": 0}, "'gpus': 0 is below minimum 1"),
+        ({"gpus": "9"}, "'gpus': 9 is above maximum 8"),
+        ({"gpus": True}, "'gpus': expected an integer, got a boolean"),
+        ({"gpus": "3.5"}, "'gpus': expected an integer"),
+        ({"gpus": 2**64}, "'gpus': integer does not fit in 64 bits"),
+        ({"gpu": 2}, "unknown template variable 'gpu'"),
+    ],
+)
+def test_bad_template_values_are_rejected(values: dict, fragment: str) -> None:
+    with pytest.raises(TemplateError, match=fragment):
+        check_launch(queue({"gpus": "{{ gpus }}"}, GPUS), spec(template_values=values))
+
+
+def test_missing_value_without_default_is_rejected() -> None:
+    q = queue({"image": "{{ tag }}"}, {"tag": {"type": "string"}})
+    with pytest.raises(TemplateError, match="'tag' needs a value"):
+        check_launch(q, spec())
+
+
+def test_values_render_typed_and_as_text() -> None:
+    q = queue({"gpus": "{{ gpus }}", "label": "gpus-{{ gpus }}"}, GPUS)
+    assert check_launch(q, spec(template_values={"gpus": "4"})) == {"gpus": 4, "label": "gpus-4"}
+
+
+def test_macros_stay_unfilled() -> None:
+    q = queue({"name": "${run_id}", "home": "${HOME}"})
+    assert check_launch(q, spec()) == {"name": "${run_id}", "home": "${HOME}"}
+
+
+@pytest.mark.parametrize("value", ["{{ gpus }}", "${HOME}", "名前", "x" * 65536])
+def test_submitted_strings_stay_literal(value: str) -> None:
+    q = queue({"name": "{{ name }}", "gpus": "{{ gpus }}"},
+              {"name": {"type": "string"}, **GPUS})
+    rendered = check_launch(q, spec(template_values={"name": value}))
+    assert rendered == {"name": value, "gpus": 1}
+
+
+def test_queue_is_not_mutated() -> None:
+    q = queue({"spec": {"gpus": "{{ gpus }}"}}, GPUS, allow_resource_args=True)
+    before = copy.deepcopy(q.config)
+    check_launch(q, spec(template_values={"gpus": 3}, resource_args={"spec": {"x": 1}}))
+    assert q.config == before
