@@ -95,3 +95,8 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def verdict(ok: bool) -> str:
     return "OK" if ok else "MISS"
+
+
+def machine() -> str:
+    """CPU count and 1-minute load average, so readers can judge the figures."""
+    return f"cpus {os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}"

@@ -57,7 +57,7 @@ def run(label: str, make_db) -> None:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    print("bench_claim_latency")
+    print(f"bench_claim_latency  ({_common.machine()})")
     run("sqlite", _common.temp_sqlite)
     run("postgresql", _common.temp_pg_database)
     return 0

@@ -91,7 +91,7 @@ def run(label: str, url: str, procs: int, n: int, budget: float) -> bool:
 
 
 def main() -> int:
-    print(f"bench_claims  (cpus: {mp.cpu_count()})")
+    print(f"bench_claims  ({_common.machine()})")
     ok = True
     with _common.temp_sqlite() as url:
         ok &= run("sqlite", url, procs=4, n=4000, budget=500)

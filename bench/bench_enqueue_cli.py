@@ -53,13 +53,13 @@ def main() -> int:
         enqueue = series([str(RELAUNCH), "launch", "-q", "benchq", "-d", "img"], env)
         bare = series([str(PYTHON), "-c", "pass"], env)
         imports = series([str(PYTHON), "-c", "import launch_core.cli.main"], env)
-    print(f"bench_enqueue_cli  (SQLite, {RUNS} runs each after 1 warm-up)")
+    print(f"bench_enqueue_cli  (SQLite, {RUNS} runs each after 1 warm-up; {_common.machine()})")
     print(line("relaunch launch -q benchq -d img", enqueue, BUDGET))
     print(line("python -c pass", bare))
     print(line("python -c 'import launch_core.cli.main'", imports))
     med = statistics.median
     print(f"import share of enqueue median: {med(imports) / med(enqueue):.0%}; "
-          f"work after import: {med(enqueue) - med(imports):.3f} s")
+          f"enqueue median minus import median: {med(enqueue) - med(imports):+.3f} s")
     return 0
 
 

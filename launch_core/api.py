@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from launch_core.errors import InvalidInput
-from launch_core.inputs import describe_validation_error, parse_model
+from launch_core.inputs import parse_model
 from launch_core.models import LaunchSpec, QueueDefinition
 from launch_core.resolve import resolve_resource_config
 from launch_core.store import QueueItem, QueueRecord, QueueStore
@@ -38,11 +36,14 @@ def create_queue(store: QueueStore, name: str, resource: str, *, entity: str | N
 
 def update_queue(store: QueueStore, name: str, *, entity: str | None = None,
                  source: str = "queue", **changes: Any) -> QueueRecord:
-    """Change a queue; the result is re-validated (templates, variables) as a whole."""
+    """Change a queue; the result is re-validated (templates, variables) as a whole.
+
+    Raises NotFound, or InvalidInput naming the field (nothing is written then).
+    """
     try:
         return store.update_queue(entity or default_entity(), name, **changes)
-    except ValidationError as exc:
-        raise InvalidInput(describe_validation_error(exc, source)) from None
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc).replace("queue update", source, 1)) from None
 
 
 def check_launch(queue: QueueDefinition, spec: LaunchSpec) -> dict[str, Any]:

@@ -7,10 +7,14 @@ and fail under CI=true.
 
 from __future__ import annotations
 
+import json
 import os
-import uuid
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,13 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from launch_core.models import QueueDefinition  # noqa: E402
 from launch_core.store import QueueRecord, QueueStore  # noqa: E402
-
-
-def require_service(name: str, reason: str) -> None:
-    """Skip locally, fail in CI, when a service a test needs is absent."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{name} is required in CI: {reason}")
-    pytest.skip(f"{name} not available: {reason}")
+from tests.support import fresh_postgres_database, require_service  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,25 +34,11 @@ def postgres_admin_url() -> str:
     return url  # type: ignore[return-value]
 
 
-def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"relaunch_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = admin_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
     admin = request.getfixturevalue("postgres_admin_url")
-    yield from _fresh_postgres_database(admin)
+    yield from fresh_postgres_database(admin)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -63,7 +47,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
-        yield from _fresh_postgres_database(request.getfixturevalue("postgres_admin_url"))
+        yield from fresh_postgres_database(request.getfixturevalue("postgres_admin_url"))
 
 
 @pytest.fixture
@@ -86,3 +70,30 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     env.update(RELAUNCH_DATA_DIR=str(tmp_path / "data"), RELAUNCH_ENTITY="team",
                DO_NOT_TRACK="1", HOME=str(tmp_path / "home"))
     return env
+
+
+RELAUNCH = str(Path(sys.executable).parent / "relaunch")
+
+
+@dataclass
+class Result:
+    """What a console-script run printed and returned."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def relaunch(cli_env: dict[str, str], tmp_path: Path):
+    """Call ``relaunch(*args)`` -> Result: the real console script in a subprocess."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+        proc = subprocess.run([RELAUNCH, *args], capture_output=True, text=True,
+                              timeout=timeout, env={**cli_env, **(env or {})}, cwd=tmp_path)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return run

@@ -83,8 +83,9 @@ def cancel(job_id: int) -> None:
 
 
 @app.command("logs")
-def logs(job_id: int, follow: bool = typer.Option(False, "--follow", "-f",
-                                                  help="Keep printing until the job ends.")) -> None:
+def logs(job_id: int,
+         follow: bool = typer.Option(False, "--follow", "-f",
+                                     help="Keep printing until the job ends.")) -> None:
     """Print a job's output (from its resource); --follow streams it."""
     import sys
     import time

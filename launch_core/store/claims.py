@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, literal_column, select, text, update
 
 from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueItem, SweepResult
@@ -21,6 +21,43 @@ from launch_core.store.states import (
 )
 
 DEFAULT_LEASE_SECONDS = 60.0
+
+
+def _state_is(state: str) -> ColumnElement[bool]:
+    # A literal, not a bound parameter: PostgreSQL's generic plans for prepared
+    # statements cannot match a partial index (WHERE state = 'queued') otherwise.
+    return items.c.state == literal_column(f"'{state}'")
+
+
+def _state_in(states: tuple[str, ...]) -> ColumnElement[bool]:
+    return items.c.state.in_([literal_column(f"'{state}'") for state in states])
+
+
+_PG_CLAIM = text("""
+WITH head AS (
+    -- Per queue, the partial index yields rows already in claim order; a plain
+    -- queue_id = ANY(...) would make PostgreSQL sort every queued row instead.
+    SELECT c.id FROM unnest(CAST(:queues AS bigint[])) AS q(queue_id)
+    CROSS JOIN LATERAL (
+        SELECT id, priority, enqueued_at FROM items
+        WHERE state = 'queued' AND items.queue_id = q.queue_id
+        ORDER BY priority, enqueued_at, id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ) AS c
+    ORDER BY c.priority, c.enqueued_at, c.id
+    LIMIT :limit
+), claimed AS (
+    UPDATE items
+    SET state = 'claimed', agent_id = :agent, updated_at = :now, lease_expires_at = :lease
+    FROM head WHERE items.id = head.id
+    RETURNING items.*
+), logged AS (
+    INSERT INTO events (item_id, from_state, to_state, actor, at, message)
+    SELECT id, 'queued', 'claimed', :agent, :now, NULL FROM claimed
+)
+SELECT * FROM claimed
+""")
 
 
 def _claim_order(item: QueueItem) -> tuple[int, float, int]:
@@ -39,9 +76,11 @@ class ClaimOps(StoreBase):
         """
         if limit <= 0 or not queue_ids:
             return []
+        if self.is_postgres:
+            return self._claim_postgres(agent_id, queue_ids, limit, lease_seconds)
         now = self.clock()
         head = (select(items.c.id)
-                .where(items.c.state == QUEUED, items.c.queue_id.in_(list(queue_ids)))
+                .where(_state_is(QUEUED), items.c.queue_id.in_(list(queue_ids)))
                 .order_by(items.c.priority, items.c.enqueued_at, items.c.id)
                 .limit(limit).with_for_update(skip_locked=True))
         with self._write() as conn:
@@ -53,6 +92,17 @@ class ClaimOps(StoreBase):
             self._events(conn, [{"item_id": i.id, "from_state": QUEUED, "to_state": CLAIMED,
                                  "actor": agent_id} for i in claimed])
         return claimed
+
+    def _claim_postgres(self, agent_id: str, queue_ids: Sequence[int], limit: int,
+                        lease_seconds: float) -> list[QueueItem]:
+        """One statement, one round trip: lock the head, claim it, log the events."""
+        now = self.clock()
+        params = {"queues": list(queue_ids), "limit": limit, "agent": agent_id, "now": now,
+                  "lease": now + lease_seconds}
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = conn.execute(_PG_CLAIM, params).all()
+        return sorted((QueueItem.from_row(r) for r in rows), key=_claim_order)
 
     def renew_leases(self, agent_id: str, *,
                      lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[QueueItem]:
@@ -73,7 +123,7 @@ class ClaimOps(StoreBase):
         """
         now = self.clock() if now is None else now
         expired = (select(items).where(
-            items.c.state.in_(ACTIVE), items.c.agent_id.is_not(None),
+            _state_in(ACTIVE), items.c.agent_id.is_not(None),
             items.c.lease_expires_at < now).with_for_update(skip_locked=True))
         result = SweepResult([], [], [], [])
         with self._write() as conn:
@@ -112,7 +162,7 @@ class ClaimOps(StoreBase):
             return []
         now = self.clock()
         orphans = (select(items.c.id).where(
-            items.c.state.in_(LAUNCHED), items.c.agent_id.is_(None),
+            _state_in(LAUNCHED), items.c.agent_id.is_(None),
             items.c.queue_id.in_(list(queue_ids))).order_by(items.c.id)
             .limit(limit).with_for_update(skip_locked=True))
         with self._write() as conn:
@@ -134,6 +184,9 @@ class ClaimOps(StoreBase):
                 items.c.agent_id == agent_id, items.c.state.in_(ACTIVE))).all()
             for row in rows:
                 item = QueueItem.from_row(row)
-                target = QUEUED if item.state in UNSUBMITTED else item.state
-                self._set(conn, item, target, base, f"released by agent {agent_id}")
+                target = item.state
+                if item.state in UNSUBMITTED:
+                    target = CANCELLED if item.cancel_requested else QUEUED
+                values = {**base, "finished_at": now} if target == CANCELLED else base
+                self._set(conn, item, target, values, f"released by agent {agent_id}")
         return [row.id for row in rows]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, tuple_, update
 
-from launch_core.errors import Conflict, IllegalTransition, NotFound
+from launch_core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from launch_core.models import PRIORITY_RANK, LaunchSpec
 from launch_core.store.blobs import BlobOps
 from launch_core.store.records import ItemEvent, QueueItem, QueueRecord
@@ -20,6 +20,7 @@ from launch_core.store.states import (
     LAUNCHED,
     QUEUED,
     RUNNING,
+    STAGES,
     TERMINAL,
     check_transition,
 )
@@ -122,7 +123,12 @@ class ItemOps(BlobOps):
         return QueueItem.from_row(row)
 
     def fail(self, item_id: int, stage: str, reason: str, *, actor: str) -> QueueItem:
-        """Mark an item ``failed`` at ``stage`` (agent, build, run) with a one-line reason."""
+        """Mark an item ``failed`` at ``stage`` (agent, build, run) with a one-line reason.
+
+        Raises InvalidInput for another stage.
+        """
+        if stage not in STAGES:
+            raise InvalidInput(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
         reason = reason.strip().splitlines()[0][:500] if reason.strip() else "failed"
         return self.transition(item_id, FAILED, actor=actor, message=f"{stage}: {reason}",
                                stage=stage, reason=reason)
@@ -133,6 +139,9 @@ class ItemOps(BlobOps):
             item = self._get(conn, item_id)
             if item.state not in LAUNCHED:
                 raise IllegalTransition(item_id, item.state, QUEUED)
+            if item.cancel_requested:  # the user asked to stop it: do not run it again
+                return self._move(conn, item, CANCELLED, actor, f"{reason}; cancel requested",
+                                  self._side_effects(item, CANCELLED))
             if item.resume_count >= MAX_RESUMES:
                 values = {**self._side_effects(item, FAILED), "stage": "run",
                           "reason": f"preempted more than {MAX_RESUMES} times"}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from launch_core.errors import Conflict, InvalidInput, NotFound
+from launch_core.inputs import describe_validation_error
 from launch_core.models import QueueDefinition
 from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueRecord
@@ -70,7 +72,7 @@ class QueueOps(StoreBase):
                 tally.setdefault(queue_id, {})[state] = count
         return [(_record(row), tally.get(row.id, {})) for row in rows]
 
-    def update_queue(self, entity: str, name: str, **changes: Any) -> QueueRecord:
+    def update_queue(self, entity: str, name: str, /, **changes: Any) -> QueueRecord:
         """Change fields of a queue's definition; the result is validated as a whole.
 
         Raises NotFound, or InvalidInput naming the field (nothing is written then).
@@ -79,7 +81,10 @@ class QueueOps(StoreBase):
         if {"entity", "name"} & changes.keys():
             raise InvalidInput("entity and name of a queue cannot be changed")
         merged = {**current.definition.model_dump(mode="json"), **changes}
-        definition = QueueDefinition.model_validate(merged)
+        try:
+            definition = QueueDefinition.model_validate(merged)
+        except ValidationError as exc:
+            raise InvalidInput(describe_validation_error(exc, "queue update")) from None
         now = self.clock()
         with self._write() as conn:
             conn.execute(update(queues).where(queues.c.id == current.id).values(

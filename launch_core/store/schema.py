@@ -60,22 +60,10 @@ items = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-_ACTIVE = "state IN ('claimed', 'building', 'submitted', 'running')"
-_ORPHAN = "state IN ('submitted', 'running') AND agent_id IS NULL"
-Index("ix_items_claim", items.c.queue_id, items.c.priority, items.c.enqueued_at, items.c.id,
-      postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'"))
-Index("ix_items_lease", items.c.lease_expires_at,
-      postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE))
-Index("ix_items_agent", items.c.agent_id,
-      postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE))
-Index("ix_items_orphans", items.c.queue_id,
-      postgresql_where=text(_ORPHAN), sqlite_where=text(_ORPHAN))
-Index("ix_items_queue_state", items.c.queue_id, items.c.state)
-
 events = Table(
     "events", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("item_id", Id, ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("item_id", Id, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("from_state", String(16)),
     Column("to_state", String(16), nullable=False),
     Column("actor", String(128), nullable=False),
@@ -103,3 +91,27 @@ blobs = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
 )
+
+
+def declare_indexes() -> MetaData:
+    """Add the indexes to ``metadata`` (idempotent) and return it.
+
+    Not done at import: the partial indexes' ``postgresql_where`` loads the
+    PostgreSQL dialect, which would slow every CLI start. Alembic and the schema
+    test call this; the migrations create the indexes.
+    """
+    if items.indexes:
+        return metadata
+    active = "state IN ('claimed', 'building', 'submitted', 'running')"
+    orphan = "state IN ('submitted', 'running') AND agent_id IS NULL"
+    queued = "state = 'queued'"
+    c = items.c
+    Index("ix_items_claim", c.queue_id, c.priority, c.enqueued_at, c.id,
+          postgresql_where=text(queued), sqlite_where=text(queued))
+    Index("ix_items_lease", c.lease_expires_at,
+          postgresql_where=text(active), sqlite_where=text(active))
+    Index("ix_items_agent", c.agent_id, postgresql_where=text(active), sqlite_where=text(active))
+    Index("ix_items_orphans", c.queue_id, postgresql_where=text(orphan), sqlite_where=text(orphan))
+    Index("ix_items_queue_state", c.queue_id, c.state)
+    Index("ix_events_item_id", events.c.item_id)
+    return metadata

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from store_helpers import FakeClock
 
-from launch_core.store import QueueStore
+# store_helpers sits next to this file; make it importable under any import mode.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from store_helpers import FakeClock  # noqa: E402
+
+from launch_core.store import QueueStore  # noqa: E402
 
 
 @pytest.fixture

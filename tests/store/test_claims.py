@@ -283,3 +283,14 @@ def test_release_requeues_unsubmitted_items_without_counting_an_attempt(
     assert ids(timed_store.adopt("heir", [queue.id])) == [launched.id]
     assert ids(timed_store.claim("next", [queue.id], limit=5)) == [claimed.id, building.id]
     assert timed_store.release("nobody") == []
+
+
+def test_release_does_not_requeue_an_item_whose_cancel_was_requested(
+        timed_store: QueueStore) -> None:
+    queue = make_queue(timed_store)
+    item = enqueue(timed_store, queue)
+    timed_store.claim("leaving", [queue.id])
+    timed_store.request_cancel(item.id)
+    timed_store.release("leaving")
+    assert timed_store.get_item(item.id).state == "cancelled"
+    assert timed_store.claim("next", [queue.id]) == []

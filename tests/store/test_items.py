@@ -208,6 +208,15 @@ def test_preempt_fails_the_item_after_five_resumes(store: QueueStore) -> None:
     assert "5" in (failed.reason or "")
 
 
+def test_preempt_does_not_requeue_an_item_whose_cancel_was_requested(
+        store: QueueStore) -> None:
+    item = item_in(store, "running")
+    store.request_cancel(item.id)
+    store.preempt(item.id, actor="k8s")
+    assert store.get_item(item.id).state == "cancelled"
+    assert store.claim("agent-2", [item.queue_id]) == []
+
+
 @pytest.mark.parametrize("state", ["queued", "claimed", "building", "finished"])
 def test_preempt_of_an_item_not_launched_is_illegal(store: QueueStore, state: str) -> None:
     item = item_in(store, state)
