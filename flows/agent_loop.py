@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import threading
 from typing import Any
 
@@ -21,6 +20,8 @@ from launch_core.store.states import ACTIVE, QUEUED
 
 SHUTDOWN_GRACE = 5.0
 UNLIMITED_BATCH = 64
+# Set by whoever owns the process's signals (the CLI) to stop agents gracefully.
+SHUTDOWN_REQUESTED = threading.Event()
 
 
 class AgentLoop:
@@ -45,8 +46,8 @@ class AgentLoop:
         self.agent_id = agent.id
         self.logger.info("agent %s polling %s/%s (max_jobs %s)", agent.id, self.entity,
                          ",".join(self.config.queues), self.config.max_jobs)
-        self._install_signal_handlers()
         heartbeat = asyncio.create_task(self._heartbeat())
+        watcher = asyncio.create_task(self._watch_shutdown())
         listener = self._start_listener()
         launched = 0
         try:
@@ -58,6 +59,7 @@ class AgentLoop:
         finally:
             if listener is not None:
                 listener.set()
+            watcher.cancel()
             await self._shutdown(heartbeat)
         return launched
 
@@ -127,14 +129,12 @@ class AgentLoop:
             except Exception as exc:  # a restarting database: keep trying
                 self.logger.warning("heartbeat failed: %s", exc)
 
-    def _install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self._request_stop, signum)
-
-    def _request_stop(self, signum: int) -> None:
-        self.logger.info("signal %s: no more claims; releasing jobs", signum)
+    async def _watch_shutdown(self) -> None:
+        # Prefect's flow engine owns SIGTERM in its thread (it raises there), so the
+        # CLI runs agents off the main thread and reports signals through this event.
+        while not SHUTDOWN_REQUESTED.is_set():
+            await asyncio.sleep(0.1)
+        self.logger.info("stop requested: no more claims; releasing jobs")
         self.stopping.set()
         self.wake.set()
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
+from typing import Any
 
 import typer
 
@@ -29,9 +32,27 @@ def launch_agent(
     load_agent_config(config, flags={"queues": queues, "max_jobs": max_jobs, "entity": entity})
     if verbose:
         logging.getLogger("prefect").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    from flows.agent_loop import SHUTDOWN_REQUESTED
     from flows.launch_agent import launch_agent as agent_flow
 
-    launched = asyncio.run(agent_flow(queues=queues, max_jobs=max_jobs, entity=entity,
-                                      config_path=config, config_block=config_block,
-                                      until_idle=until_idle))
-    typer.echo(f"agent stopped after launching {launched} job(s)")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["launched"] = asyncio.run(agent_flow(
+                queues=queues, max_jobs=max_jobs, entity=entity, config_path=config,
+                config_block=config_block, until_idle=until_idle))
+        except BaseException as exc:  # re-raised in the main thread below
+            outcome["error"] = exc
+
+    # The main thread keeps the signals: SIGINT/SIGTERM stop claiming, give running
+    # monitors a moment and release leases (jobs keep running; another agent adopts).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: SHUTDOWN_REQUESTED.set())
+    worker = threading.Thread(target=run, name="relaunch-agent")
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+    if "error" in outcome:
+        raise outcome["error"]
+    typer.echo(f"agent stopped after launching {outcome['launched']} job(s)")
