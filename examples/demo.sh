@@ -3,10 +3,17 @@
 # priorities, shown in the queue. Uses a private data dir (.relaunch-demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DO_NOT_TRACK=1 RELAUNCH_DATA_DIR=${RELAUNCH_DATA_DIR:-$PWD/.relaunch-demo}
-unset RELAUNCH_DATABASE_URL
+DEMO_DIR=$PWD/.relaunch-demo
+export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
+export RELAUNCH_DATA_DIR=$DEMO_DIR/data RELAUNCH_CONFIG=$DEMO_DIR/launch-config.yaml
+# Prefect: the API given in PREFECT_API_URL, else a temporary local server whose
+# database lives in the demo folder (open it afterwards with the UI, see the end).
+export PREFECT_HOME=${PREFECT_HOME:-$DEMO_DIR/prefect}
+unset RELAUNCH_DATABASE_URL RELAUNCH_ENTITY
 R=.venv/bin/relaunch
 rm -rf "$RELAUNCH_DATA_DIR"
+mkdir -p "$DEMO_DIR"
+printf 'max_jobs: 2\nbuilder:\n  type: noop\n' > "$RELAUNCH_CONFIG"
 
 echo "== create a local-process queue with a bounded template variable"
 $R queue create demo -r local-process --prioritization \
@@ -29,3 +36,20 @@ $R launch -q demo --code examples/train -v threads=2 --dry-run
 
 echo "== the queue, in claim order"
 $R queue show demo
+
+echo "== an agent runs them (max 2 at once), each job a launch-job flow run in Prefect"
+$R launch-agent -q demo --max-jobs 2 --until-idle 2>&1 | grep -E "Task run|Flow run|agent" \
+  | grep -vE "View at" || true
+
+echo "== the jobs"
+$R job list -q demo
+first=$($R job list -q demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+echo "== output of job $first (relaunch job logs $first)"
+$R job logs "$first"
+
+cat <<EOT
+
+Open the Prefect UI on these runs:
+  PREFECT_HOME=$PREFECT_HOME .venv/bin/prefect server start
+  then http://127.0.0.1:4200/runs (flow runs 'demo-<job id>' with their six tasks)
+EOT
