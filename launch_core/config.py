@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from launch_core.errors import ConfigError
+from launch_core.errors import ConfigError, InvalidInput
 from launch_core.inputs import describe_validation_error, parse_json_or_yaml
 
 DEFAULT_CONFIG_PATH = Path("~/.config/relaunch/launch-config.yaml")
@@ -81,12 +81,14 @@ class AgentConfig(_Section):
         return self.max_jobs == -1
 
 
-def config_path(explicit: str | None = None) -> Path | None:
+def config_path(explicit: str | None = None,
+                environ: dict[str, str] | None = None) -> Path | None:
     """The config file to read: ``-c``, else RELAUNCH_CONFIG, else the default if it exists."""
+    environ = dict(os.environ) if environ is None else environ
     if explicit:
         return Path(explicit)
-    if os.environ.get("RELAUNCH_CONFIG"):
-        return Path(os.environ["RELAUNCH_CONFIG"])
+    if environ.get("RELAUNCH_CONFIG"):
+        return Path(environ["RELAUNCH_CONFIG"])
     default = DEFAULT_CONFIG_PATH.expanduser()
     return default if default.is_file() else None
 
@@ -102,7 +104,7 @@ def load_agent_config(path: str | None = None, *, flags: dict[str, Any] | None =
     environ = dict(os.environ) if environ is None else environ
     source = "launch config"
     if data is None:
-        file = config_path(path)
+        file = config_path(path, environ)
         data, source = ({}, source) if file is None else (_read_file(file), str(file))
     warnings = [f"{source}: key {key!r} is a W&B Launch setting relaunch does not use"
                 for key in data if key in WANDB_ONLY_KEYS]
@@ -119,7 +121,10 @@ def load_agent_config(path: str | None = None, *, flags: dict[str, Any] | None =
 def _read_file(file: Path) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"-c/--config: file {file} not found")
-    parsed = parse_json_or_yaml(file.read_text(encoding="utf-8"), str(file))
+    try:
+        parsed = parse_json_or_yaml(file.read_text(encoding="utf-8"), str(file))
+    except InvalidInput as exc:
+        raise ConfigError(str(exc)) from None
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):

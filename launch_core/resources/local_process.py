@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,7 +75,10 @@ class LocalProcessResource(Resource):
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
         if not self._alive(handle):
             return
-        _signal_group(handle["pid"], signal.SIGTERM)
+        # Only the runner: it passes SIGTERM on to the job once (a group-wide signal
+        # would reach the job twice). SIGKILL goes to the whole group.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(handle["pid"], signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self._alive(handle):
             time.sleep(0.1)

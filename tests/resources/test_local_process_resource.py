@@ -368,6 +368,36 @@ def test_cancel_sends_sigterm_and_a_trapping_job_ends_cleanly(
     assert (status.state, status.exit_code) == ("finished", 0)
 
 
+COUNTS_TERM = """
+    import signal, sys, time
+    signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGTERM}})
+    print("ready", flush=True)
+    received = 0
+    end = time.monotonic() + {give_up}
+    while time.monotonic() < end:
+        if signal.sigtimedwait({{signal.SIGTERM}}, 0.05) is not None:
+            received += 1
+            if received == 1:  # keep listening a little for a duplicate, then stop
+                end = time.monotonic() + 2
+    print("received", received, flush=True)
+"""
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_cancel_delivers_sigterm_to_the_job_exactly_once(resource, make_job, started,
+                                                          attempt: int) -> None:
+    """A graceful-shutdown handler must run once: a second SIGTERM (e.g. arriving
+    during the job's cleanup) can kill it. Whether a duplicate is seen depends on
+    scheduling, hence several attempts."""
+    handle = submit(resource, make_job(py(COUNTS_TERM.format(give_up=JOB_GIVE_UP))), started)
+    wait_log(resource, handle, "ready")
+    resource.cancel(handle, timeout=DEADLINE)
+    status = wait_done(resource, handle)
+    log = resource.read_logs(handle, 0)[0]
+    assert "received 1\n" in log, log
+    assert (status.state, status.exit_code) == ("finished", 0)
+
+
 @pytest.mark.parametrize("same_instance", [True, False], ids=["starter", "adopter"])
 def test_cancel_kills_a_job_ignoring_sigterm_after_the_timeout(
         resource, make_job, started, tmp_path: Path, same_instance: bool) -> None:
