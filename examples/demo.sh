@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO_DIR=$PWD/.relaunch-demo
 export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-120}
 export RELAUNCH_DATA_DIR=$DEMO_DIR/data RELAUNCH_CONFIG=$DEMO_DIR/launch-config.yaml
 # Prefect: the API given in PREFECT_API_URL, else a temporary local server whose
 # database lives in the demo folder (open it afterwards with the UI, see the end).

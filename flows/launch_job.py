@@ -63,12 +63,12 @@ async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] 
         stage = "merge-overrides"
         resolved = await merge_overrides(launch)
         stage = "build-image"
-        image = await build_image(launch)
+        built = await build_image(launch, resolved)
         stage = "push-to-registry"
-        image = await push_to_registry(launch, image)
+        await push_to_registry(launch, built)
         stage = "submit-to-resource"
-        handle = await submit_to_resource(launch, resolved, image)
-        await _publish(launch, resolved, image, handle)
+        handle = await submit_to_resource(launch, resolved, built)
+        await _publish(launch, resolved.config, built.image, handle)
         stage = "wait-for-completion"
         status = await wait_for_completion(launch, handle)
     except Exception as exc:

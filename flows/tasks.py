@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.registry_setup import registry_for
 from flows.runtime import resource_for, store_for
-from launch_core.builders.base import get_builder
+from launch_core.builders.base import (
+    DEFAULT_BASE_IMAGE,
+    BuildRequest,
+    docker_daemon_answers,
+    get_builder,
+)
 from launch_core.config import AgentConfig
 from launch_core.errors import InvalidInput
+from launch_core.registries import Registry
 from launch_core.resolve import resolve_resource_config
 from launch_core.resources.base import JobContext, RunStatus
 from launch_core.store import QueueItem, QueueRecord
@@ -47,10 +55,28 @@ async def fetch_config(item_id: int, config: AgentConfig, actor: str) -> Launch:
     return Launch(item, queue, config, actor)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """The job's final resource config and the queue's builder options."""
+
+    config: dict[str, Any]
+    builder: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Built:
+    """The outcome of build-image: the image (if any), where it goes, the run dir."""
+
+    image: str | None
+    built: bool
+    registry: Registry
+    workdir: Path | None
+
+
 @task(name="merge-overrides", cache_policy=NO_CACHE)
-async def merge_overrides(launch: Launch) -> dict[str, Any]:
+async def merge_overrides(launch: Launch) -> Resolved:
     """Render the queue template with the job's values, merge resource_args, fill
-    macros, run the resource's validator."""
+    macros, run the resource's validator (the ``builder`` section is set aside)."""
     item, queue = launch.item, launch.queue
     spec = item.spec
     if launch.config.secure_mode and spec.image and spec.entry_point:
@@ -63,37 +89,87 @@ async def merge_overrides(launch: Launch) -> dict[str, Any]:
     if spec.image:
         macros["image_uri"] = spec.image
     resolved = resolve_resource_config(queue.definition, spec, macros, env=dict(os.environ))
+    builder = resolved.pop("builder", None) or {}
+    if not isinstance(builder, dict):
+        raise InvalidInput("builder: the queue's builder section must be a mapping")
     resource_for(queue.definition.resource).validate(resolved)
-    return resolved
+    return Resolved(resolved, builder)
 
 
 @task(name="build-image", cache_policy=NO_CACHE)
-async def build_image(launch: Launch) -> str | None:
-    """Build (or pass through) the job's image; the item goes to ``building``."""
-    await asyncio.to_thread(_store(launch).transition, launch.item.id, BUILDING,
-                            actor=launch.actor)
-    builder = get_builder(launch.config.builder.type or "noop")
-    return await asyncio.to_thread(builder.build, launch.item, launch.queue.definition.resource)
+async def build_image(launch: Launch, resolved: Resolved) -> Built:
+    """Fetch the code, then build (or pass through) the job's image; the item goes
+    to ``building``. Build output streams into this flow run's logs."""
+    store, item, resource = _store(launch), launch.item, launch.queue.definition.resource
+    logger = get_run_logger()
+    await asyncio.to_thread(store.transition, item.id, BUILDING, actor=launch.actor)
+    registry = await registry_for(launch.config, resolved.builder)
+    workdir = None
+    if item.spec.image is None:
+        workdir = await asyncio.to_thread(prepare_workdir, store, item,
+                                          launch.config.allow_git_schemes)
+    builder = get_builder(await asyncio.to_thread(_builder_type, launch.config, resource))
+    base_image = (resolved.builder.get("base_image") or launch.config.builder.base_image
+                  or DEFAULT_BASE_IMAGE)
+    request = BuildRequest(item=item, resource=resource, context=workdir, registry=registry,
+                           base_image=base_image, platform=launch.config.builder.platform,
+                           log=lambda line: logger.info("%s", line))
+    result = await asyncio.to_thread(builder.build, request)
+    if result.note == "cached":
+        await asyncio.to_thread(store.note, item.id, f"build skipped: {result.image} "
+                                "already exists", actor=launch.actor)
+    elif result.built:
+        await asyncio.to_thread(store.note, item.id, f"built image {result.image}",
+                                actor=launch.actor)
+    return Built(result.image, result.built, registry, workdir)
+
+
+def _builder_type(config: AgentConfig, resource: str) -> str:
+    if resource == "local-process":
+        return "noop"  # code runs directly; an image would not be used
+    if config.builder.type:
+        return config.builder.type
+    return "docker" if docker_daemon_answers() else "noop"
 
 
 @task(name="push-to-registry", cache_policy=NO_CACHE)
-async def push_to_registry(launch: Launch, image: str | None) -> str | None:
-    """Push the built image to the destination registry (nothing to push for noop)."""
-    return image
+async def push_to_registry(launch: Launch, built: Built) -> str | None:
+    """Push a freshly built image to its registry (retries on transient errors)."""
+    if built.image is None or not built.built or built.registry.kind == "local":
+        return built.image
+    import docker
+
+    logger = get_run_logger()
+    client = await asyncio.to_thread(docker.from_env)
+    await asyncio.to_thread(built.registry.push, client, built.image,
+                            lambda line: logger.info("%s", line))
+    await asyncio.to_thread(_store(launch).note, launch.item.id,
+                            f"pushed {built.image}", actor=launch.actor)
+    return built.image
 
 
 @task(name="submit-to-resource", cache_policy=NO_CACHE)
-async def submit_to_resource(launch: Launch, resolved: dict[str, Any],
-                             image: str | None) -> dict[str, Any]:
+async def submit_to_resource(launch: Launch, resolved: Resolved, built: Built
+                             ) -> dict[str, Any]:
     """Start the run; store its handle in the item at once (state ``submitted``)."""
     store, item, queue = _store(launch), launch.item, launch.queue
-    workdir = await asyncio.to_thread(prepare_workdir, store, item,
-                                      launch.config.allow_git_schemes)
+    local = queue.definition.resource == "local-process"
+    pull_auth = None
+    if built.image and built.registry.kind != "local" and not local:
+        auth = await asyncio.to_thread(built.registry.auth)
+        pull_auth = auth.docker_auth_config() if auth else None
+    # An image built from the job's code carries the entry point as its ENTRYPOINT.
+    baked = built.image is not None and built.image != item.spec.image
     job = JobContext(
         run_id=item.run_id, item_id=item.id,
-        argv=[*(item.spec.entry_point or []), *item.spec.args],
-        env=job_env(item, queue.name, queue.entity, resolved, image), config=resolved,
-        run_dir=run_dir(item.run_id), workdir=workdir, image=image)
+        entry_point=None if baked else item.spec.entry_point,
+        args=list(item.spec.args),
+        env=job_env(item, queue.name, queue.entity, resolved.config, built.image,
+                    agent_basics=local),
+        config=resolved.config, run_dir=run_dir(item.run_id),
+        workdir=built.workdir or (await asyncio.to_thread(prepare_workdir, store, item, [])
+                                  if local else None),
+        image=built.image, pull_auth=pull_auth)
     resource = resource_for(queue.definition.resource)
     handle = await asyncio.to_thread(resource.submit, job)
     handle = {"resource": queue.definition.resource, **handle}
@@ -128,6 +204,7 @@ async def wait_for_completion(launch: Launch, handle: dict[str, Any]) -> RunStat
                                         launch.config.stopped_run_timeout)
                 await asyncio.to_thread(store.transition, item.id, CANCELLED,
                                         actor=launch.actor, message="cancelled on request")
+                await asyncio.to_thread(resource.cleanup, handle)
                 logger.info("job %s cancelled on request", item.id)
                 return RunStatus("cancelled")
         await asyncio.sleep(STATUS_POLL)
@@ -136,6 +213,7 @@ async def wait_for_completion(launch: Launch, handle: dict[str, Any]) -> RunStat
                                 exit_code=status.exit_code)
     else:
         await asyncio.to_thread(_record_run_failure, launch, status)
+    await asyncio.to_thread(resource.cleanup, handle)
     return status
 
 

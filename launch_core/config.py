@@ -35,6 +35,11 @@ class BuilderConfig(_Section):
     kaniko_image: str | None = Field(None, alias="kaniko-image")
     secret_name: str | None = Field(None, alias="secret-name")
     secret_key: str | None = Field(None, alias="secret-key")
+    # relaunch's own keys: the generated Dockerfile's base image, and the name of a
+    # Prefect credentials block for the destination (DockerRegistryCredentials for
+    # OCI/ACR, AwsCredentials for ECR, GcpCredentials for Artifact Registry).
+    base_image: str | None = Field(None, alias="base-image")
+    credentials_block: str | None = Field(None, alias="credentials-block")
 
 
 class RegistryConfig(_Section):

@@ -191,6 +191,8 @@ class LaunchSpec(_Model):
     code: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
     entry_point: list[str] | None = None
     args: list[str] = Field(default_factory=list)
+    dockerfile: str | None = Field(default=None, min_length=1, max_length=512)
+    base_image: str | None = Field(default=None, min_length=1, max_length=512)
     run_config: dict[str, Any] = Field(default_factory=dict)
     resource_args: dict[str, Any] = Field(default_factory=dict)
     template_values: dict[str, Any] = Field(default_factory=dict)

@@ -73,10 +73,11 @@ def _git(argv: list[str], env: dict[str, str], what: str) -> None:
 
 
 def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any],
-            image: str | None) -> dict[str, str]:
-    """The environment of a run: a few of the agent's basics, the queue's ``env``
-    option, then the RELAUNCH_* variables (which win)."""
-    env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+            image: str | None, *, agent_basics: bool = True) -> dict[str, str]:
+    """The environment of a run: a few of the agent's basics (PATH, HOME... for
+    local processes only), the queue's ``env`` option, then the RELAUNCH_* variables
+    (which win)."""
+    env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ and agent_basics}
     env.update({str(k): v if isinstance(v, str) else json.dumps(v)
                 for k, v in (config.get("env") or {}).items()})
     spec = item.spec

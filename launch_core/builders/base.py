@@ -1,12 +1,44 @@
-"""The builder interface: how an image is made for a job."""
+"""The builder interface: how the image a job runs in is made."""
 
 from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from launch_core.errors import InvalidInput
+from launch_core.errors import InvalidInput, LaunchError
+from launch_core.registries.base import Registry
 from launch_core.store.records import QueueItem
+
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+
+
+class BuildFailed(LaunchError):
+    """The image build failed; the message ends with the build's last lines."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a builder needs for one job."""
+
+    item: QueueItem
+    resource: str
+    context: Path | None  # unpacked code or git checkout; None for image jobs
+    registry: Registry
+    base_image: str = DEFAULT_BASE_IMAGE
+    platform: str | None = None
+    log: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The image to run (None: run without one) and whether it was built now."""
+
+    image: str | None
+    built: bool = False
+    note: str = ""
 
 
 class Builder(ABC):
@@ -15,11 +47,14 @@ class Builder(ABC):
     name: str
 
     @abstractmethod
-    def build(self, item: QueueItem, resource: str) -> str | None:
-        """Return the image URI to run, or None when the job runs without an image."""
+    def build(self, request: BuildRequest) -> BuildResult:
+        """Return the image to run. Raises BuildFailed with the build's last lines."""
 
 
-_IMPLEMENTATIONS = {"noop": "launch_core.builders.noop:NoopBuilder"}
+_IMPLEMENTATIONS = {
+    "noop": "launch_core.builders.noop:NoopBuilder",
+    "docker": "launch_core.builders.docker:DockerBuilder",
+}
 
 
 def get_builder(name: str) -> Builder:
@@ -30,3 +65,14 @@ def get_builder(name: str) -> Builder:
                            f"(available: {', '.join(sorted(_IMPLEMENTATIONS))})")
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)()  # type: ignore[no-any-return]
+
+
+def docker_daemon_answers() -> bool:
+    """Whether a Docker daemon answers (the default builder is docker then)."""
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False

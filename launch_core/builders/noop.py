@@ -3,9 +3,8 @@ directly on local-process."""
 
 from __future__ import annotations
 
-from launch_core.builders.base import Builder
+from launch_core.builders.base import Builder, BuildRequest, BuildResult
 from launch_core.errors import InvalidInput
-from launch_core.store.records import QueueItem
 
 
 class NoopBuilder(Builder):
@@ -13,8 +12,9 @@ class NoopBuilder(Builder):
 
     name = "noop"
 
-    def build(self, item: QueueItem, resource: str) -> str | None:
-        if item.spec.image is None and resource != "local-process":
-            raise InvalidInput(f"builder noop cannot run a code or git job on {resource}; "
-                               "use an image (-d) or a docker/kaniko builder")
-        return item.spec.image
+    def build(self, request: BuildRequest) -> BuildResult:
+        image = request.item.spec.image
+        if image is None and request.resource != "local-process":
+            raise InvalidInput(f"builder noop cannot run a code or git job on "
+                               f"{request.resource}; use an image (-d) or the docker builder")
+        return BuildResult(image, built=False)

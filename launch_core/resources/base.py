@@ -17,12 +17,18 @@ class JobContext:
 
     run_id: str
     item_id: int
-    argv: list[str]
+    entry_point: list[str] | None  # None: the image's own ENTRYPOINT
+    args: list[str]
     env: dict[str, str]
     config: dict[str, Any]
     run_dir: Path
-    workdir: Path
+    workdir: Path | None
     image: str | None = None
+    pull_auth: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def argv(self) -> list[str]:
+        return [*(self.entry_point or []), *self.args]
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,14 @@ class Resource(ABC):
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
         """Stop the run: politely, then by force after ``timeout`` seconds."""
 
+    def cleanup(self, handle: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Release what the run left behind once its result is recorded."""
 
-_IMPLEMENTATIONS = {"local-process": "launch_core.resources.local_process:LocalProcessResource"}
+
+_IMPLEMENTATIONS = {
+    "local-process": "launch_core.resources.local_process:LocalProcessResource",
+    "local-container": "launch_core.resources.local_container:LocalContainerResource",
+}
 
 
 def get_resource(name: str) -> Resource:

@@ -169,6 +169,13 @@ class ItemOps(BlobOps):
                                  "message": "cancel requested"}])
             return self._get(conn, item_id)
 
+    def note(self, item_id: int, message: str, *, actor: str) -> None:
+        """Append an event that records an action without a state change."""
+        with self._write() as conn:
+            item = self._get(conn, item_id)
+            self._events(conn, [{"item_id": item_id, "from_state": item.state,
+                                 "to_state": item.state, "actor": actor, "message": message}])
+
     def position(self, item: QueueItem) -> int | None:
         """1-based position of a queued item in its queue's claim order (None if not queued)."""
         if item.state != QUEUED:

@@ -95,7 +95,7 @@ def make_job(tmp_path: Path) -> Callable[..., JobContext]:
         n = next(counter)
         workdir = tmp_path / f"work{n}"
         workdir.mkdir()
-        return JobContext(run_id=f"run{n:08d}", item_id=n, argv=argv,
+        return JobContext(run_id=f"run{n:08d}", item_id=n, entry_point=argv[:1], args=argv[1:],
                           env=base_env() if env is None else env, config=config or {},
                           run_dir=run_dir or tmp_path / f"runs/run{n:08d}", workdir=workdir)
 

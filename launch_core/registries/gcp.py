@@ -1,0 +1,34 @@
+"""GCP Artifact Registry (and gcr.io): ``oauth2accesstoken`` with an access token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from launch_core.registries.base import Registry, RegistryAuth, RegistryAuthError
+
+_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+
+
+class ArtifactRegistry(Registry):
+    """Artifact Registry with a token from the credentials given (e.g. a
+    GcpCredentials block's) or application-default credentials."""
+
+    kind = "gcp"
+
+    def __init__(self, destination: str, credentials: Any = None) -> None:
+        super().__init__(destination)
+        self._credentials = credentials
+
+    def auth(self) -> RegistryAuth:
+        try:
+            import google.auth
+            import google.auth.transport.requests
+
+            credentials = self._credentials
+            if credentials is None:
+                credentials, _ = google.auth.default(scopes=_SCOPES)
+            credentials.refresh(google.auth.transport.requests.Request())
+        except Exception as exc:  # DefaultCredentialsError, RefreshError...
+            raise RegistryAuthError(f"GCP token for {self.host}: "
+                                    f"{type(exc).__name__}") from None
+        return RegistryAuth("oauth2accesstoken", str(credentials.token))
