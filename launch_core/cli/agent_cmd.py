@@ -21,7 +21,8 @@ def launch_agent(
     config_block: str | None = typer.Option(None, "--config-block",
                                             help="Load the config from this Prefect block."),
     entity: str | None = EntityOption,
-    verbose: int = typer.Option(0, "-v", "--verbose", count=True, help="More logs."),
+    verbose: int = typer.Option(0, "-v", "--verbose", count=True,
+                                help="Debug logs with -vv (or verbosity: 2 in the config)."),
     until_idle: bool = typer.Option(False, "--until-idle", help="Exit once the queues have "
                                     "nothing queued or running."),
 ) -> None:
@@ -29,9 +30,10 @@ def launch_agent(
     from launch_core.config import load_agent_config
 
     # Validate the config before Prefect starts, so bad input is a quick exit 2.
-    load_agent_config(config, flags={"queues": queues, "max_jobs": max_jobs, "entity": entity})
-    if verbose:
-        logging.getLogger("prefect").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    loaded, _ = load_agent_config(config, flags={"queues": queues, "max_jobs": max_jobs,
+                                                 "entity": entity})
+    if max(verbose, loaded.verbosity) >= 2:  # -v -v or verbosity: 2: debug logs
+        logging.getLogger("prefect").setLevel(logging.DEBUG)
     from flows.agent_loop import SHUTDOWN_REQUESTED
     from flows.launch_agent import launch_agent as agent_flow
 
