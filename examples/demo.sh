@@ -48,6 +48,24 @@ first=$($R job list -q demo --json | python3 -c 'import json,sys; print(json.loa
 echo "== output of job $first (relaunch job logs $first)"
 $R job logs "$first"
 
+BASE=${RELAUNCH_DEMO_BASE_IMAGE:-relaunch/python:bookworm}
+if docker info >/dev/null 2>&1 && docker image inspect "$BASE" >/dev/null 2>&1; then
+  echo "== container path: the same code built into an image and run as a local container"
+  dest=""
+  if curl -s -o /dev/null http://127.0.0.1:5000/v2/; then dest=127.0.0.1:5000/relaunch/demo; fi
+  printf 'max_jobs: 2\nbuilder:\n  type: docker\n  base-image: %s\n' "$BASE" \
+    > "$DEMO_DIR/container-config.yaml"
+  [ -n "$dest" ] && printf '  destination: %s\n' "$dest" >> "$DEMO_DIR/container-config.yaml"
+  $R queue create demo-container -r local-container --config '{"memory": "512m"}'
+  $R launch -q demo-container --code examples/train -E "python3 train.py" -c '{"epochs": 2}'
+  $R launch-agent -q demo-container -c "$DEMO_DIR/container-config.yaml" --until-idle 2>&1 \
+    | grep -E "Successfully tagged|Pushed|build skipped|Task run 'wait|agent stopped" || true
+  $R job list -q demo-container
+else
+  echo "(container path skipped: no Docker daemon or no $BASE image;" \
+       "bash scripts/start-docker.sh sets both up as root)"
+fi
+
 cat <<EOT
 
 Open the Prefect UI on these runs:
