@@ -34,5 +34,5 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
 async def _block_data(name: str) -> dict[str, Any]:
     from blocks.agent_config import AgentConfigBlock
 
-    block = await AgentConfigBlock.aload(name)
+    block: AgentConfigBlock = await AgentConfigBlock.aload(name)
     return block.as_config_data()

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact
 
 from flows.runtime import redact, store_for
 from flows.tasks import (
@@ -106,7 +106,7 @@ async def _publish(launch: Launch, resolved: dict[str, Any], image: str | None,
         json.dumps(redact(resolved), indent=2), "```",
     ])
     try:
-        await create_markdown_artifact(markdown=markdown, key=f"job-{item.id}",
-                                       description=f"relaunch job {item.id}")
+        await acreate_markdown_artifact(markdown=markdown, key=f"job-{item.id}",
+                                        description=f"relaunch job {item.id}")
     except Exception as exc:  # the launch must not fail for a missing artifact
         get_run_logger().warning("could not publish the job artifact: %s", exc)

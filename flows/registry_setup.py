@@ -28,14 +28,14 @@ async def _load_credentials(block: str, kind: str) -> dict[str, Any]:
     if kind == "ecr":
         from prefect_aws import AwsCredentials
 
-        aws = await AwsCredentials.aload(block)
+        aws: AwsCredentials = await AwsCredentials.aload(block)
         return {"aws_session": aws.get_boto3_session()}
     if kind in ("gcp", "gcr"):
         from prefect_gcp import GcpCredentials
 
-        gcp = await GcpCredentials.aload(block)
+        gcp: GcpCredentials = await GcpCredentials.aload(block)
         return {"gcp_credentials": gcp.get_credentials_from_service_account()}
     from prefect_docker.credentials import DockerRegistryCredentials
 
-    docker = await DockerRegistryCredentials.aload(block)
+    docker: DockerRegistryCredentials = await DockerRegistryCredentials.aload(block)
     return {"auth": RegistryAuth(docker.username, docker.password.get_secret_value())}

@@ -62,7 +62,7 @@ class AgentConfig(_Section):
     max_jobs: int = 1
     entity: str | None = None
     queues: list[str] = Field(default_factory=list)
-    builder: BuilderConfig = Field(default_factory=BuilderConfig)
+    builder: BuilderConfig = Field(default_factory=lambda: BuilderConfig.model_validate({}))
     registry: RegistryConfig | None = None
     environment: EnvironmentConfig | None = None
     verbosity: Literal[0, 1, 2] = 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from launch_core.errors import InvalidInput, LaunchError
+from launch_core.errors import LaunchError
+from launch_core.plugins import load_implementation
 from launch_core.registries.base import Registry
 from launch_core.store.records import QueueItem
 
@@ -59,12 +59,7 @@ _IMPLEMENTATIONS = {
 
 def get_builder(name: str) -> Builder:
     """An instance of the builder called ``name``. Raises InvalidInput when unknown."""
-    target = _IMPLEMENTATIONS.get(name)
-    if target is None:
-        raise InvalidInput(f"builder {name!r} is not available in this version "
-                           f"(available: {', '.join(sorted(_IMPLEMENTATIONS))})")
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)()  # type: ignore[no-any-return]
+    return load_implementation("builder", _IMPLEMENTATIONS, name)
 
 
 def docker_daemon_answers() -> bool:

@@ -28,10 +28,12 @@ def manifest_exists(host: str, repository: str, tag: str, auth: RegistryAuth | N
 
     url = f"{registry_scheme(host)}://{host}/v2/{repository}/manifests/{tag}"
     headers = {"Accept": _ACCEPT}
-    basic = (auth.username, auth.password) if auth else None
+    basic: tuple[str | bytes, str | bytes] | None = (
+        (auth.username, auth.password) if auth else None)
+    credentials: dict[str, Any] = {"auth": basic} if basic else {}
     try:
         with httpx.Client(timeout=timeout) as client:
-            response = client.head(url, headers=headers, auth=basic)
+            response = client.head(url, headers=headers, **credentials)
             challenge = response.headers.get("www-authenticate", "")
             if response.status_code == 401 and challenge.lower().startswith("bearer"):
                 token = _bearer_token(client, challenge, basic)
@@ -49,12 +51,13 @@ def manifest_exists(host: str, repository: str, tag: str, auth: RegistryAuth | N
     raise RegistryError(f"registry {host}: HTTP {response.status_code} checking {tag}")
 
 
-def _bearer_token(client: Any, challenge: str, basic: tuple[str, str] | None) -> str:
+def _bearer_token(client: Any, challenge: str,
+                  basic: tuple[str | bytes, str | bytes] | None) -> str:
     params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
     realm = params.pop("realm", None)
     if not realm:
         raise RegistryError("registry sent a bearer challenge without a realm")
-    response = client.get(realm, params=params, auth=basic)
+    response = client.get(realm, params=params, **({"auth": basic} if basic else {}))
     if response.status_code in (401, 403):
         raise RegistryAuthError("registry token service: authentication failed")
     body = response.json()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from launch_core.errors import InvalidInput
+from launch_core.plugins import load_implementation
 
 
 @dataclass(frozen=True)
@@ -82,9 +81,4 @@ _IMPLEMENTATIONS = {
 
 def get_resource(name: str) -> Resource:
     """An instance of the resource called ``name``. Raises InvalidInput when unknown."""
-    target = _IMPLEMENTATIONS.get(name)
-    if target is None:
-        raise InvalidInput(f"resource {name!r} is not available in this version "
-                           f"(available: {', '.join(sorted(_IMPLEMENTATIONS))})")
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)()  # type: ignore[no-any-return]
+    return load_implementation("resource", _IMPLEMENTATIONS, name)

@@ -46,7 +46,7 @@ def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES) -> 
 
 
 def _files(directory: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = [d for d in dirs if d not in _SKIPPED]
         found.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
