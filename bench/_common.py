@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -100,3 +101,127 @@ def verdict(ok: bool) -> str:
 def machine() -> str:
     """CPU count and 1-minute load average, so readers can judge the figures."""
     return f"cpus {os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}"
+
+
+# --- processes started by a bench: own process groups, stopped by PID ----------------
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _proc_stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, start time in clock ticks) of a live process, None when gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[1]), int(fields[19])
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """(pid, start time) of every live descendant of ``pid`` (children, grandchildren...)."""
+    parents: dict[int, list[tuple[int, int]]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat is not None:
+                parents.setdefault(stat[0], []).append((int(entry), stat[1]))
+    found: list[tuple[int, int]] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def stop_process_tree(proc, grace: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Stop a process started with ``start_new_session=True``: SIGTERM to its group,
+    SIGKILL after ``grace``; descendants that left the group (their own sessions, e.g.
+    jobs or flow runs) get the same, matched by pid and start time (no pid reuse)."""
+    if proc.poll() is None:
+        strays = descendants(proc.pid)
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except Exception:  # noqa: BLE001 - TimeoutExpired
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    else:
+        strays = []
+    _signal_group(proc.pid, signal.SIGKILL)  # anything left in the group
+    alive = [(pid, start) for pid, start in strays
+             if (stat := _proc_stat(pid)) is not None and stat[1] == start]
+    for pid, _ in alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 3
+    while alive and time.monotonic() < deadline:
+        alive = [(pid, start) for pid, start in alive
+                 if (stat := _proc_stat(pid)) is not None and stat[1] == start]
+        time.sleep(0.1)
+    for pid, _ in alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
+    """os.environ without PREFECT_*/RELAUNCH_* settings, telemetry off, PREFECT_HOME=home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RELAUNCH_"))}
+    env.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return env
+
+
+@contextlib.contextmanager
+def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[str]:
+    """A Prefect server on 127.0.0.1 with its database on a throwaway PostgreSQL
+    database (as tests/flows/conftest.py does); yields the API URL, stops it after."""
+    import subprocess
+
+    import httpx
+
+    with temp_pg_database() as db:
+        home.mkdir(parents=True, exist_ok=True)
+        env = prefect_env(home)
+        env.update(PREFECT_API_DATABASE_CONNECTION_URL=db.replace(
+            "postgresql://", "postgresql+asyncpg://", 1), PREFECT_UI_ENABLED="false")
+        port = free_port()
+        log_path = home / "server.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+                 "127.0.0.1", "--port", str(port), "--no-ui"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+            try:
+                api = f"http://127.0.0.1:{port}/api"
+                deadline = time.monotonic() + timeout
+                while True:
+                    if proc.poll() is not None:
+                        raise RuntimeError("prefect server exited: "
+                                           + log_path.read_text()[-2000:])
+                    with contextlib.suppress(httpx.HTTPError):
+                        if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"prefect server not healthy after {timeout:.0f} s")
+                    time.sleep(0.5)
+                yield api
+            finally:
+                stop_process_tree(proc, grace=20)

@@ -28,8 +28,7 @@ from launch_core.store import QueueItem, QueueRecord
 from launch_core.store.states import BUILDING, CANCELLED, FINISHED, RUNNING, SUBMITTED
 from launch_core.workspace import job_env, prepare_workdir, run_dir
 
-STATUS_POLL = 0.1
-CANCEL_CHECK_EVERY = 10  # status polls between two looks at cancel_requested
+CANCEL_CHECK_SECONDS = 1.0  # how often a running job's cancel_requested is read
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ async def wait_for_completion(launch: Launch, handle: dict[str, Any]) -> RunStat
         if status.done:
             break
         polls += 1
-        if polls % CANCEL_CHECK_EVERY == 0:
+        if polls % max(1, round(CANCEL_CHECK_SECONDS / resource.poll_interval)) == 0:
             current = await asyncio.to_thread(store.get_item, item.id)
             if current.cancel_requested:
                 await asyncio.to_thread(resource.cancel, handle,
@@ -207,7 +206,7 @@ async def wait_for_completion(launch: Launch, handle: dict[str, Any]) -> RunStat
                 await asyncio.to_thread(resource.cleanup, handle)
                 logger.info("job %s cancelled on request", item.id)
                 return RunStatus("cancelled")
-        await asyncio.sleep(STATUS_POLL)
+        await asyncio.sleep(resource.poll_interval)
     if status.state == "finished":
         await asyncio.to_thread(store.transition, item.id, FINISHED, actor=launch.actor,
                                 exit_code=status.exit_code)

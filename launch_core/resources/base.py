@@ -48,6 +48,7 @@ class Resource(ABC):
     """Starts, watches and stops runs. ``handle`` is JSON, stored in the item."""
 
     name: str
+    poll_interval: float = 0.25  # seconds between two status checks of a run
 
     @abstractmethod
     def validate(self, config: dict[str, Any]) -> None:
@@ -77,6 +78,17 @@ _IMPLEMENTATIONS = {
     "local-process": "launch_core.resources.local_process:LocalProcessResource",
     "local-container": "launch_core.resources.local_container:LocalContainerResource",
 }
+
+
+def read_log_file(path: str, offset: int) -> tuple[str, int]:
+    """Text of a run's log file from ``offset`` on, and the new offset."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(offset)
+            data = log.read()
+    except FileNotFoundError:
+        return "", offset
+    return data.decode("utf-8", errors="replace"), offset + len(data)
 
 
 def get_resource(name: str) -> Resource:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext, Resource, RunStatus
+from launch_core.resources.base import JobContext, Resource, RunStatus, read_log_file
 
 # docker run options a queue may set (dashes or underscores); anything else is refused.
 _OPTIONS = {"cpus", "memory", "gpus", "shm_size", "env", "workdir", "ulimits", "network",
@@ -44,7 +45,9 @@ class LocalContainerResource(Resource):
             raise InvalidInput("local-container: the job has no image")
         self._ensure_image(job.image, job.pull_auth)
         container = self._docker().containers.run(job.image, **self._run_options(job))
-        return {"container_id": container.id, "image": job.image}
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        return {"container_id": container.id, "image": job.image,
+                "log": str(job.run_dir / "output.log")}
 
     def _run_options(self, job: JobContext) -> dict[str, Any]:
         import docker
@@ -113,8 +116,8 @@ class LocalContainerResource(Resource):
         try:
             data = self._docker().containers.get(handle["container_id"]).logs(
                 stdout=True, stderr=True)
-        except docker.errors.NotFound:
-            return "", offset
+        except docker.errors.NotFound:  # removed: its output was saved by cleanup()
+            return read_log_file(handle["log"], offset) if "log" in handle else ("", offset)
         return data[offset:].decode("utf-8", errors="replace"), len(data)
 
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
@@ -124,10 +127,14 @@ class LocalContainerResource(Resource):
             self._docker().containers.get(handle["container_id"]).stop(timeout=int(timeout))
 
     def cleanup(self, handle: dict[str, Any]) -> None:
+        """Save the container's output to the run's log file, then remove it."""
         import docker
 
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            self._docker().containers.get(handle["container_id"]).remove(force=True)
+            container = self._docker().containers.get(handle["container_id"])
+            if "log" in handle:
+                Path(handle["log"]).write_bytes(container.logs(stdout=True, stderr=True))
+            container.remove(force=True)
 
     def _docker(self) -> Any:
         if self._client is None:

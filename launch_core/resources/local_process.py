@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext, Resource, RunStatus
+from launch_core.resources.base import JobContext, Resource, RunStatus, read_log_file
 
 _RUNNER = Path(__file__).with_name("_runner.py")
 _ALLOWED_OPTIONS = {"env"}
@@ -22,6 +22,7 @@ class LocalProcessResource(Resource):
     """Each run is a runner process in its own session, writing an exit-code file."""
 
     name = "local-process"
+    poll_interval = 0.05  # a file stat: cheap, and it bounds how late the end is seen
 
     def __init__(self) -> None:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
@@ -43,7 +44,8 @@ class LocalProcessResource(Resource):
         exit_path.unlink(missing_ok=True)
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, str(_RUNNER), str(exit_path), "--", *job.argv],
+                # -I -S: the runner is stdlib only; skipping site-packages saves a start-up.
+                [sys.executable, "-I", "-S", str(_RUNNER), str(exit_path), "--", *job.argv],
                 cwd=job.workdir, env=job.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         self._children[proc.pid] = proc
@@ -64,13 +66,7 @@ class LocalProcessResource(Resource):
         return RunStatus("failed", None, "process ended without recording an exit code")
 
     def read_logs(self, handle: dict[str, Any], offset: int) -> tuple[str, int]:
-        try:
-            with open(handle["log"], "rb") as log:
-                log.seek(offset)
-                data = log.read()
-        except FileNotFoundError:
-            return "", offset
-        return data.decode("utf-8", errors="replace"), offset + len(data)
+        return read_log_file(handle["log"], offset)
 
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
         if not self._alive(handle):
