@@ -10,7 +10,7 @@ from typing import Any
 from prefect import get_run_logger
 
 from flows.launch_job import launch_job
-from flows.runtime import store_for
+from flows.runtime import register_config, store_for
 from launch_core.api import default_entity
 from launch_core.config import AgentConfig
 from launch_core.store import QueueItem
@@ -44,6 +44,7 @@ class AgentLoop:
         agent = await asyncio.to_thread(self.store.register_agent, self.entity,
                                         self.config.queues, self.config.max_jobs)
         self.agent_id = agent.id
+        register_config(agent.id, self.config)
         self.logger.info("agent %s polling %s/%s (max_jobs %s)", agent.id, self.entity,
                          ",".join(self.config.queues), self.config.max_jobs)
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -94,8 +95,7 @@ class AgentLoop:
                            if self.store.get_queue(self.entity, q).id == item.queue_id), "")
         try:
             state = await launch_job(
-                item_id=item.id, queue_name=queue_name, actor=self.agent_id, resume=resume,
-                config=self.config.model_dump(mode="json", by_alias=True))
+                item_id=item.id, queue_name=queue_name, actor=self.agent_id, resume=resume)
             self.logger.info("job %s ended: %s", item.id, state)
         except asyncio.CancelledError:
             raise

@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
-from flows.runtime import redact, store_for
+from flows.runtime import config_for, redact, store_for
 from flows.tasks import (
     Launch,
     build_image,
@@ -19,7 +19,6 @@ from flows.tasks import (
     submit_to_resource,
     wait_for_completion,
 )
-from launch_core.config import AgentConfig
 from launch_core.errors import IllegalTransition, NotFound
 from launch_core.store.states import CANCELLED, LAUNCHED, TERMINAL
 
@@ -42,10 +41,14 @@ async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] 
                      actor: str = "cli", resume: bool = False) -> str:
     """Launch one claimed job (or, with ``resume``, keep watching a submitted one).
 
+    The config is the one ``actor`` registered in this process (an agent, or the CLI
+    running a job directly); otherwise ``config`` (launch-config keys, no secrets
+    please: parameters are visible in the UI) over the environment.
+
     Any failure marks the item ``failed`` with its stage and a one-line reason, and
     fails this flow run. Returns the item's final state.
     """
-    agent_config = AgentConfig.model_validate(config or {})
+    agent_config = config_for(actor, config)
     store = store_for(agent_config.database)
     stage = "fetch-config"
     try:

@@ -6,10 +6,30 @@ import functools
 import re
 from typing import Any
 
+from launch_core.config import AgentConfig, load_agent_config
 from launch_core.resources.base import Resource, get_resource
 from launch_core.store import QueueStore
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|credential|private", re.I)
+
+
+# Agent configs by actor (agent id or CLI run): a launch-job flow started in this
+# process takes its config from here, so the queue-store URL (which may hold a
+# password) never becomes a flow-run parameter visible in the Prefect UI.
+_CONFIGS: dict[str, AgentConfig] = {}
+
+
+def register_config(actor: str, config: AgentConfig) -> None:
+    """Make ``config`` the one launch-job flows of ``actor`` run with in this process."""
+    _CONFIGS[actor] = config
+
+
+def config_for(actor: str, fallback: dict[str, Any] | None) -> AgentConfig:
+    """The config registered for ``actor``, else one built from ``fallback`` (a flow
+    parameter, e.g. for a deployed launch-job) and the environment."""
+    if actor in _CONFIGS:
+        return _CONFIGS[actor]
+    return load_agent_config(data=dict(fallback or {}))[0]
 
 
 @functools.cache

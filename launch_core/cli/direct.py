@@ -30,11 +30,14 @@ def run_direct(store: QueueStore, fields: dict[str, Any], *, entity: str | None,
     store.transition(item.id, CLAIMED, actor=actor, agent_id=actor,
                      lease_expires_at=store.clock() + 24 * 3600)
     from flows.launch_job import launch_job
+    from flows.runtime import register_config
+    from launch_core.config import load_agent_config
 
+    config, _ = load_agent_config(flags={"database": store.engine.url
+                                         .render_as_string(hide_password=False)})
+    register_config(actor, config)
     try:
-        state = asyncio.run(launch_job(item_id=item.id, queue_name=DIRECT_QUEUE,
-                                       actor=actor, config={"database": store.engine.url
-                                                            .render_as_string(False)}))
+        state = asyncio.run(launch_job(item_id=item.id, queue_name=DIRECT_QUEUE, actor=actor))
     except Exception as exc:
         raise LaunchError(f"job {item.id} failed: {exc}") from None
     return item.id, state
