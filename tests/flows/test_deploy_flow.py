@@ -59,3 +59,27 @@ def test_block_types_register_and_agent_config_block_round_trips(cli_env, prefec
     assert docs, "the saved block documents should be listed"
     assert all("s3cret" not in str(doc["data"]) for doc in docs)
     assert "relaunch-agent-config" in {doc["block_type"]["slug"] for doc in docs}
+
+
+def test_agent_loads_its_config_and_store_from_blocks(cli_env, relaunch, tmp_path):
+    """No config file and no RELAUNCH_DATABASE_URL: the agent gets both from blocks."""
+    store_url = f"sqlite:///{tmp_path / 'block-store.db'}"
+    env = {"RELAUNCH_DATABASE_URL": store_url}
+    assert relaunch("queue", "create", "bq", "-r", "local-process", env=env).code == 0
+    job = relaunch("launch", "-q", "bq", "-d", "none", "-E", "python3 -c print(42)", "--json",
+                   env=env).json()["id"]
+    script = (
+        "from blocks import AgentConfigBlock, QueueStoreBlock\n"
+        f"store = QueueStoreBlock(url={store_url!r})\n"
+        "AgentConfigBlock(config={'queues': ['bq'], 'max_jobs': 2, 'entity': 'team'},"
+        " queue_store=store).save('block-agent', overwrite=True)\n"
+    )
+    saved = subprocess.run([sys.executable, "-c", script], env=cli_env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    agent = relaunch("launch-agent", "--config-block", "block-agent", "--until-idle",
+                     timeout=180)
+    assert agent.code == 0, agent.err[-2000:]
+    status = relaunch("job", "status", str(job), "--json", env=env).json()
+    assert (status["state"], status["exit_code"]) == ("finished", 0)
+    assert relaunch("job", "logs", str(job), env=env).out.strip() == "42"
