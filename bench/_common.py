@@ -1,4 +1,5 @@
-"""Shared helpers for the bench scripts: throwaway databases, bulk setup, percentiles.
+"""Shared helpers for the bench scripts: throwaway databases, bulk setup, percentiles,
+processes started (and stopped) by a bench, a Prefect server, time limits.
 
 Only talks to 127.0.0.1. PostgreSQL admin URL: RELAUNCH_TEST_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:55432/postgres, see scripts/start-postgres.sh).
@@ -10,14 +11,17 @@ import contextlib
 import math
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # this venv's console scripts (prefect, relaunch)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -148,16 +152,18 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
-def stop_process_tree(proc, grace: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def stop_process_tree(proc: subprocess.Popen[bytes], grace: float = 10.0,
+                      stray_grace: float = 3.0) -> None:
     """Stop a process started with ``start_new_session=True``: SIGTERM to its group,
     SIGKILL after ``grace``; descendants that left the group (their own sessions, e.g.
-    jobs or flow runs) get the same, matched by pid and start time (no pid reuse)."""
+    jobs or flow runs) get SIGTERM, then SIGKILL after ``stray_grace`` (at once when it
+    is 0), matched by pid and start time (no pid reuse)."""
     if proc.poll() is None:
         strays = descendants(proc.pid)
         _signal_group(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=grace)
-        except Exception:  # noqa: BLE001 - TimeoutExpired
+        except Exception:  # noqa: BLE001 - TimeoutExpired, or BenchTimeout meanwhile
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
     else:
@@ -165,17 +171,81 @@ def stop_process_tree(proc, grace: float = 10.0) -> None:  # type: ignore[no-unt
     _signal_group(proc.pid, signal.SIGKILL)  # anything left in the group
     alive = [(pid, start) for pid, start in strays
              if (stat := _proc_stat(pid)) is not None and stat[1] == start]
-    for pid, _ in alive:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 3
-    while alive and time.monotonic() < deadline:
-        alive = [(pid, start) for pid, start in alive
-                 if (stat := _proc_stat(pid)) is not None and stat[1] == start]
-        time.sleep(0.1)
+    if stray_grace > 0:
+        for pid, _ in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + stray_grace
+        while alive and time.monotonic() < deadline:
+            alive = [(pid, start) for pid, start in alive
+                     if (stat := _proc_stat(pid)) is not None and stat[1] == start]
+            time.sleep(0.1)
     for pid, _ in alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def started(cmd: list[str], env: dict[str, str], log_path: Path, grace: float = 15.0,
+            stray_grace: float = 3.0) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` in its own session, output appended to ``log_path``; stop it and its
+    descendants on exit (see stop_process_tree for ``grace`` and ``stray_grace``)."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            yield proc
+        finally:
+            stop_process_tree(proc, grace=grace, stray_grace=stray_grace)
+
+
+def log_tail(path: Path, n: int = 3000) -> str:
+    """The last ``n`` characters of a log file ("(no log)" when it cannot be read)."""
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return "(no log)"
+
+
+def check_alive(proc: subprocess.Popen[bytes], what: str, log_path: Path) -> None:
+    """Raise RuntimeError, with the tail of its log, when ``proc`` has exited."""
+    if proc.poll() is not None:
+        raise RuntimeError(f"{what} exited ({proc.returncode}): {log_tail(log_path)}")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
+             interval: float = 0.05, alive: Callable[[], None] | None = None) -> Any:
+    """Poll ``predicate`` every ``interval`` s until it returns something true (returned);
+    ``alive`` (raises when a process it depends on is gone) is called between polls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if alive is not None:
+            alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not done after {timeout:.0f} s")
+        time.sleep(interval)
+
+
+class BenchTimeout(Exception):
+    """The script's time limit (set_time_limit) was reached."""
+
+
+def set_time_limit(seconds: int) -> None:
+    """Raise BenchTimeout after ``seconds`` (SIGALRM), and turn SIGTERM into SystemExit,
+    so the caller's finally blocks (and the cleanup in them) run either way."""
+
+    def on_alarm(_signum: int, _frame: Any) -> None:
+        raise BenchTimeout(f"time limit of {seconds} s reached")
+
+    def on_term(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.alarm(seconds)
 
 
 def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
@@ -189,11 +259,10 @@ def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[str]:
+def prefect_server(home: Path, timeout: float = 120.0,
+                   stray_grace: float = 3.0) -> Iterator[str]:
     """A Prefect server on 127.0.0.1 with its database on a throwaway PostgreSQL
     database (as tests/flows/conftest.py does); yields the API URL, stops it after."""
-    import subprocess
-
     import httpx
 
     with temp_pg_database() as db:
@@ -203,25 +272,18 @@ def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[str]:
             "postgresql://", "postgresql+asyncpg://", 1), PREFECT_UI_ENABLED="false")
         port = free_port()
         log_path = home / "server.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
-                 "127.0.0.1", "--port", str(port), "--no-ui"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-            try:
-                api = f"http://127.0.0.1:{port}/api"
-                deadline = time.monotonic() + timeout
-                while True:
-                    if proc.poll() is not None:
-                        raise RuntimeError("prefect server exited: "
-                                           + log_path.read_text()[-2000:])
-                    with contextlib.suppress(httpx.HTTPError):
-                        if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"prefect server not healthy after {timeout:.0f} s")
-                    time.sleep(0.5)
-                yield api
-            finally:
-                stop_process_tree(proc, grace=20)
+        with started([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                      "--port", str(port), "--no-ui"], env, log_path, grace=20,
+                     stray_grace=stray_grace) as proc:
+            api = f"http://127.0.0.1:{port}/api"
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"prefect server exited: {log_tail(log_path)}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"prefect server not healthy after {timeout:.0f} s")
+                time.sleep(0.5)
+            yield api

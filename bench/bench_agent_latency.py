@@ -36,15 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-BIN = Path(sys.executable).parent
+BIN = _common.BIN
 ENTITY, QUEUE, POOL = "bench", "bench", "bench-process-pool"
 TIME_LIMIT = 570  # seconds, whole script (SIGALRM), cleanup included in the margin
 WARMUP_JOBS = 3
@@ -81,10 +79,6 @@ def bench_trivial(out: str) -> None:
 '''
 
 
-class BenchTimeout(Exception):
-    pass
-
-
 @dataclass
 class Sample:
     t0: float            # time.time() just before enqueue
@@ -115,40 +109,6 @@ def p(values: list[float], q: float) -> float:
     return _common.percentile(values, q)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
-             interval: float = 0.05, alive: Callable[[], None] | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if alive is not None:
-            alive()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not done after {timeout:.0f} s")
-        time.sleep(interval)
-
-
-def log_tail(path: Path, n: int = 3000) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return "(no log)"
-
-
-@contextlib.contextmanager
-def started(cmd: list[str], env: dict[str, str], log_path: Path,
-            grace: float = 15.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``cmd`` in its own session; stop it and its descendants on exit."""
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            yield proc
-        finally:
-            _common.stop_process_tree(proc, grace=grace)
-
-
 # --- relaunch ------------------------------------------------------------------------
 
 def bench_relaunch(label: str, url: str, tmp: Path, api_url: str, samples: int,
@@ -169,18 +129,17 @@ def bench_relaunch(label: str, url: str, tmp: Path, api_url: str, samples: int,
               "args": [str(out)], "author": "bench"}
     result: list[Sample] = []
     try:
-        with started([str(BIN / "relaunch"), "launch-agent", "-q", QUEUE, "--max-jobs", "4"],
-                     env, log_path) as agent:
+        with _common.started([str(BIN / "relaunch"), "launch-agent", "-q", QUEUE,
+                              "--max-jobs", "4"], env, log_path) as agent:
             def alive() -> None:
-                if agent.poll() is not None:
-                    raise RuntimeError(f"agent exited ({agent.returncode}): "
-                                       f"{log_tail(log_path)}")
+                _common.check_alive(agent, "agent", log_path)
 
             def run_one(timeout: float) -> Sample:
                 t0 = time.time()
                 item = launch(store, QUEUE, fields, entity=ENTITY)
-                done = wait_for(lambda: (i := store.get_item(item.id)).state in TERMINAL and i,
-                                timeout, f"[{label}] job {item.id}", alive=alive)
+                done = _common.wait_for(
+                    lambda: (i := store.get_item(item.id)).state in TERMINAL and i,
+                    timeout, f"[{label}] job {item.id}", alive=alive)
                 if done.state != "finished":
                     raise RuntimeError(f"[{label}] job {item.id} {done.state}: {done.reason}")
                 rec = json.loads((out / f"{item.id}.json").read_text())
@@ -255,24 +214,22 @@ def bench_prefect(tmp: Path, api_url: str, samples: int, time_bound: float,
     log_path = work / "worker.log"
     client = get_client(sync_client=True)
     result: list[Sample] = []
-    with started([str(BIN / "prefect"), "worker", "start", "--pool", POOL], env,
-                 log_path) as worker:
+    with _common.started([str(BIN / "prefect"), "worker", "start", "--pool", POOL], env,
+                         log_path) as worker:
         def alive() -> None:
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited ({worker.returncode}): "
-                                   f"{log_tail(log_path)}")
+            _common.check_alive(worker, "worker", log_path)
 
         def run_one(n: int, timeout: float) -> Sample:
             target = out / f"run-{n}.json"
             t0 = time.time()
             run = run_deployment("bench-trivial/bench", parameters={"out": str(target)},
                                  timeout=0)
-            done = wait_for(lambda: (r := client.read_flow_run(run.id)).state
-                            and r.state.is_final() and r, timeout, f"flow run {run.id}",
-                            interval=0.1, alive=alive)
+            done = _common.wait_for(lambda: (r := client.read_flow_run(run.id)).state
+                                    and r.state.is_final() and r, timeout,
+                                    f"flow run {run.id}", interval=0.1, alive=alive)
             if not done.state.is_completed():
                 raise RuntimeError(f"flow run {run.id} ended {done.state.type}: "
-                                   f"{log_tail(log_path)}")
+                                   f"{_common.log_tail(log_path)}")
             rec = json.loads(target.read_text())
             steps = sorted(((st.type.value, st.timestamp.timestamp())
                             for st in client.read_flow_run_states(run.id)),
@@ -370,15 +327,7 @@ def main() -> int:
     parser.add_argument("--prefect-samples", type=int, default=15)
     args = parser.parse_args()
 
-    def on_alarm(_signum: int, _frame: Any) -> None:
-        raise BenchTimeout(f"time limit of {TIME_LIMIT} s reached")
-
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.alarm(TIME_LIMIT)
+    _common.set_time_limit(TIME_LIMIT)
     began = time.monotonic()
     print(f"bench_agent_latency  ({_common.machine()})", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-agent-"))

@@ -27,202 +27,32 @@ Usage: python bench/bench_container.py [--samples 10]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import math
-import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
 
-BIN = Path(sys.executable).parent
 ENTITY, QUEUE = "bench", "bench-container"
 REGISTRY = "127.0.0.1:5000"
 BASE_IMAGE = "relaunch/python:bookworm"
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:55432/postgres"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 TIME_LIMIT = 470  # seconds, whole script (SIGALRM); cleanup runs inside the margin
 WARMUP_JOBS = 2
 AGENT_POLL = 1.0  # the agent's default poll_interval (SQLite store: no LISTEN/NOTIFY)
 BUDGET_OVERHEAD = 0.3  # DESIGN.md: orchestration overhead per job (local-process)
 JOB_LINE = "hello from relaunch bench"
-
-
-class BenchTimeout(Exception):
-    pass
-
-
-# --- small helpers (copied from bench/_common.py so this file stands alone) ------------
-
-def percentile(values: Sequence[float], p: float) -> float:
-    data = sorted(values)
-    if not data:
-        return math.nan
-    k = (len(data) - 1) * p / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return data[lo] + (data[hi] - data[lo]) * (k - lo)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_admin_url() -> str:
-    from sqlalchemy.engine import make_url
-
-    url = os.environ.get("RELAUNCH_TEST_POSTGRES_URL") or DEFAULT_PG
-    if (make_url(url).host or "") not in LOCAL_HOSTS:
-        raise SystemExit(f"refusing non-local PostgreSQL URL {url!r}")
-    return url
-
-
-@contextlib.contextmanager
-def temp_pg_database() -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = pg_admin_url()
-    name = f"relaunch_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _proc_stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, start time) of a live process, None when gone or a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else (int(fields[1]), int(fields[19]))
-
-
-def _descendants(pid: int) -> list[tuple[int, int]]:
-    parents: dict[int, list[tuple[int, int]]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _proc_stat(int(entry))) is not None:
-            parents.setdefault(stat[0], []).append((int(entry), stat[1]))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child[0])
-    return found
-
-
-def _killpg(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
-def stop_process_tree(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
-    """SIGTERM the process group of a ``start_new_session`` child, SIGKILL after
-    ``grace``; descendants that left the group get the same (matched by pid and
-    start time, so a reused pid is never signalled)."""
-    strays: list[tuple[int, int]] = []
-    if proc.poll() is None:
-        strays = _descendants(proc.pid)
-        _killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            _killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    _killpg(proc.pid, signal.SIGKILL)
-    alive = [(pid, st) for pid, st in strays if (s := _proc_stat(pid)) and s[1] == st]
-    for pid, _ in alive:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RELAUNCH_"))}
-    env.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    return env
-
-
-@contextlib.contextmanager
-def started(cmd: list[str], env: dict[str, str], log_path: Path,
-            grace: float = 15.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``cmd`` in its own session; stop it and its descendants on exit."""
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            yield proc
-        finally:
-            stop_process_tree(proc, grace=grace)
-
-
-def log_tail(path: Path, n: int = 3000) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return "(no log)"
-
-
-@contextlib.contextmanager
-def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[str]:
-    """A Prefect server on 127.0.0.1, database on a throwaway PostgreSQL database."""
-    import httpx
-
-    with temp_pg_database() as db:
-        home.mkdir(parents=True, exist_ok=True)
-        env = prefect_env(home)
-        env.update(PREFECT_API_DATABASE_CONNECTION_URL=db.replace(
-            "postgresql://", "postgresql+asyncpg://", 1), PREFECT_UI_ENABLED="false")
-        port = free_port()
-        log_path = home / "server.log"
-        with started([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                      "--port", str(port), "--no-ui"], env, log_path, grace=20) as proc:
-            api = f"http://127.0.0.1:{port}/api"
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"prefect server exited: {log_tail(log_path)}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"prefect server not healthy after {timeout:.0f} s")
-                time.sleep(0.5)
-            yield api
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
-             alive: Callable[[], None], interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        alive()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not done after {timeout:.0f} s")
-        time.sleep(interval)
+# Descendants of a stopped process that left its group: SIGKILL at once, no SIGTERM.
+STRAY_GRACE = 0.0
 
 
 # --- one job through the agent ---------------------------------------------------------
@@ -263,9 +93,7 @@ class Agent:
         self.run_ids: list[str] = []
 
     def alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"agent exited ({self.proc.returncode}): "
-                               f"{log_tail(self.log_path)}")
+        _common.check_alive(self.proc, "agent", self.log_path)
 
     def run(self, fields: dict[str, Any], timeout: float,
             code_dir: Path | None = None) -> Sample:
@@ -275,11 +103,12 @@ class Agent:
         t0 = time.time()
         item = launch(self.store, QUEUE, fields, entity=ENTITY, code_dir=code_dir)
         self.run_ids.append(item.run_id)
-        done = wait_for(lambda: (i := self.store.get_item(item.id)).state in TERMINAL and i,
-                        timeout, f"job {item.id}", self.alive)
+        done = _common.wait_for(
+            lambda: (i := self.store.get_item(item.id)).state in TERMINAL and i,
+            timeout, f"job {item.id}", alive=self.alive)
         if done.state != "finished":
             raise RuntimeError(f"job {item.id} ended {done.state}: stage {done.stage}, "
-                               f"{done.reason}\n{log_tail(self.log_path)}")
+                               f"{done.reason}\n{_common.log_tail(self.log_path)}")
         return Sample(t0, done, self.store.events_for(item.id))
 
 
@@ -361,15 +190,16 @@ def bench(tmp: Path, api_url: str, samples: int, began: float, state: dict[str, 
     code.mkdir(parents=True)
     # A unique comment: no Docker layer from an earlier run can match the COPY layer.
     (code / "main.py").write_text(f"# {uuid.uuid4().hex}\nprint({JOB_LINE!r})\n")
-    env = prefect_env(tmp / "agent-prefect-home", api_url)
+    env = _common.prefect_env(tmp / "agent-prefect-home", api_url)
     env.update(RELAUNCH_ENTITY=ENTITY, RELAUNCH_DATA_DIR=str(tmp / "data"),
                HOME=str(tmp / "home"))
     log_path = tmp / "agent.log"
     state["destination"] = destination
     out: dict[str, Any] = {"destination": destination}
     try:
-        with started([str(BIN / "relaunch"), "launch-agent", "-q", QUEUE, "-c", str(config)],
-                     env, log_path) as proc:
+        with _common.started([str(_common.BIN / "relaunch"), "launch-agent", "-q", QUEUE,
+                              "-c", str(config)], env, log_path,
+                             stray_grace=STRAY_GRACE) as proc:
             agent = Agent(store, proc, log_path)
             state["run_ids"] = agent.run_ids
             warm = {"image": BASE_IMAGE, "entry_point": ["python3", "-c", "print('warm')"],
@@ -453,7 +283,7 @@ def report(res: dict[str, Any], samples: int) -> None:
     hits, bares = res["hits"], res["bares"]
     rel = [s.total for s in hits]
     post = [s.finished - s.at("claimed") for s in hits]
-    p = percentile
+    p = _common.percentile
     print()
     print(f"(b) orchestration overhead: cache-hit job (image local, job prints one line) "
           f"vs bare `docker run --rm --network none IMAGE`, interleaved, n={len(rel)}"
@@ -484,27 +314,19 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=10)
     args = parser.parse_args()
 
-    def on_alarm(_signum: int, _frame: Any) -> None:
-        raise BenchTimeout(f"time limit of {TIME_LIMIT} s reached")
-
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
     if docker("info", "--format", "{{.ServerVersion}}", check=False).returncode != 0:
         raise SystemExit("no Docker daemon: run `bash scripts/start-docker.sh`")
     if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
         raise SystemExit(f"no {BASE_IMAGE} image: run `bash scripts/start-docker.sh`")
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.alarm(TIME_LIMIT)
+    _common.set_time_limit(TIME_LIMIT)
     began = time.monotonic()
-    print(f"bench_container  (cpus {os.cpu_count()}, load avg {os.getloadavg()[0]:.1f})",
-          flush=True)
+    print(f"bench_container  ({_common.machine()})", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-container-"))
     state: dict[str, Any] = {"destination": None, "run_ids": []}
     ok = False
     try:
-        with prefect_server(tmp / "prefect-server-home") as api_url:
+        with _common.prefect_server(tmp / "prefect-server-home",
+                                    stray_grace=STRAY_GRACE) as api_url:
             import prefect
 
             print(f"Prefect server {prefect.__version__} at {api_url} (database: PostgreSQL); "

@@ -109,7 +109,7 @@ async def _publish(launch: Launch, resolved: dict[str, Any], image: str | None,
         json.dumps(redact(resolved), indent=2), "```",
     ])
     try:
-        await acreate_markdown_artifact(markdown=markdown, key=f"job-{item.id}",
+        await acreate_markdown_artifact(markdown=markdown, key=f"relaunch-run-{item.run_id}",
                                         description=f"relaunch job {item.id}")
     except Exception as exc:  # the launch must not fail for a missing artifact
         get_run_logger().warning("could not publish the job artifact: %s", exc)

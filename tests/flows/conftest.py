@@ -93,8 +93,8 @@ class PrefectAPI:
         body = {"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 200}
         return [entry["message"] for entry in self.client.post("/logs/filter", json=body).json()]
 
-    def artifacts(self, key: str) -> list[dict[str, Any]]:
-        body = {"artifacts": {"key": {"any_": [key]}}}
+    def artifacts(self, flow_run_id: str) -> list[dict[str, Any]]:
+        body = {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
         return list(self.client.post("/artifacts/filter", json=body).json())
 
 

@@ -32,9 +32,11 @@ def _agent(relaunch, *extra: str, queue: str = "q"):
 
 
 def test_job_runs_as_flow_with_six_tasks_logs_env_and_artifact(relaunch, api, out_dir):
-    _queue(relaunch)
-    job = _launch(relaunch, out_dir, "-v", "threads=3", "-a", "--lr 0.5", "--name", "first")
-    agent = _agent(relaunch)
+    # Queue names are unique per test: flow runs are named <queue>-<job> on the shared server.
+    _queue(relaunch, "six-tasks")
+    job = _launch(relaunch, out_dir, "-v", "threads=3", "-a", "--lr 0.5", "--name", "first",
+                  queue="six-tasks")
+    agent = _agent(relaunch, queue="six-tasks")
     assert agent.code == 0, agent.err[-3000:]
 
     status = relaunch("job", "status", str(job), "--json").json()
@@ -44,29 +46,30 @@ def test_job_runs_as_flow_with_six_tasks_logs_env_and_artifact(relaunch, api, ou
     env = record["env"]
     assert env["OMP_NUM_THREADS"] == "3"
     assert json.loads(env["RELAUNCH_RUN_CONFIG"])["out"] == str(out_dir)
-    assert env["RELAUNCH_ITEM_ID"] == str(job) and env["RELAUNCH_QUEUE"] == "q"
+    assert env["RELAUNCH_ITEM_ID"] == str(job) and env["RELAUNCH_QUEUE"] == "six-tasks"
     assert env["RELAUNCH_RUN_ID"] == status["run_id"] and env["RELAUNCH_RUN_NAME"] == "first"
     assert env["RELAUNCH_ENTITY"] == "team"
 
-    [run] = api.flow_runs(f"q-{job}")
+    [run] = api.flow_runs(f"six-tasks-{job}")
     assert run["state_type"] == "COMPLETED"
     names = {t["name"].rsplit("-", 1)[0] for t in api.task_runs(run["id"])}
     assert names == TASKS
     assert any(f"hello from run {status['run_id']}" in line for line in api.logs(run["id"]))
-    [artifact] = api.artifacts(f"job-{job}")
+    [artifact] = api.artifacts(run["id"])
+    assert artifact["key"] == f"relaunch-run-{status['run_id']}"
     assert "Resolved resource config" in artifact["data"]
     assert relaunch("job", "logs", str(job)).out.startswith(f"hello from run {status['run_id']}")
 
 
 def test_bad_queue_config_fails_item_at_stage_agent(relaunch, api, out_dir):
-    _queue(relaunch, "bad", config=json.dumps({"gpus": "{{ n }}"}),
+    _queue(relaunch, "bad-config", config=json.dumps({"gpus": "{{ n }}"}),
            variables=json.dumps({"n": {"type": "integer", "default": 1}}))
-    job = _launch(relaunch, out_dir, queue="bad")
-    assert _agent(relaunch, queue="bad").code == 0
+    job = _launch(relaunch, out_dir, queue="bad-config")
+    assert _agent(relaunch, queue="bad-config").code == 0
     status = relaunch("job", "status", str(job), "--json").json()
     assert (status["state"], status["stage"]) == ("failed", "agent")
     assert status["reason"] == "local-process: option 'gpus' is not allowed (allowed: env)"
-    [run] = api.flow_runs(f"bad-{job}")
+    [run] = api.flow_runs(f"bad-config-{job}")
     assert run["state_type"] == "FAILED"
 
 
