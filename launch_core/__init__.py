@@ -1,24 +1,35 @@
 """relaunch's domain: queues, templates, launch specs and the queue store.
 
-Importing this package never imports Prefect (the enqueue path must start fast).
+Importing this package never imports Prefect (the enqueue path must start fast), and
+its public names load on first use, so ``launch_core.cli`` starts without them.
 """
 
-from launch_core.api import (
-    PreparedLaunch,
-    check_launch,
-    create_queue,
-    default_entity,
-    launch,
-    open_store,
-    prepare_launch,
-    update_queue,
-)
-from launch_core.errors import LaunchError
-from launch_core.models import LaunchSpec, QueueDefinition, TemplateVariable
-from launch_core.store import QueueItem, QueueRecord, QueueStore
+from __future__ import annotations
 
-__all__ = [
-    "LaunchError", "LaunchSpec", "PreparedLaunch", "QueueDefinition", "QueueItem",
-    "QueueRecord", "QueueStore", "TemplateVariable", "check_launch", "create_queue",
-    "default_entity", "launch", "open_store", "prepare_launch", "update_queue",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LaunchError": "launch_core.errors",
+    "LaunchSpec": "launch_core.models",
+    "QueueDefinition": "launch_core.models",
+    "TemplateVariable": "launch_core.models",
+    "QueueItem": "launch_core.store",
+    "QueueRecord": "launch_core.store",
+    "QueueStore": "launch_core.store",
+    "PreparedLaunch": "launch_core.api",
+    "check_launch": "launch_core.api",
+    "create_queue": "launch_core.api",
+    "default_entity": "launch_core.api",
+    "launch": "launch_core.api",
+    "open_store": "launch_core.api",
+    "prepare_launch": "launch_core.api",
+    "update_queue": "launch_core.api",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'launch_core' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
