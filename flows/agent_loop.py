@@ -32,7 +32,8 @@ class AgentLoop:
         self.until_idle = until_idle
         self.store = store_for(config.database)
         self.entity = config.entity or default_entity()
-        self.queue_ids = [self.store.get_queue(self.entity, q).id for q in config.queues]
+        self.queue_names = {self.store.get_queue(self.entity, q).id: q for q in config.queues}
+        self.queue_ids = list(self.queue_names)
         self.running: dict[int, asyncio.Task[Any]] = {}
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
@@ -53,9 +54,12 @@ class AgentLoop:
         launched = 0
         try:
             while not self.stopping.is_set():
-                launched += await self._poll_once()
-                if self.until_idle and not self.running and await self._queues_idle():
-                    break
+                try:
+                    launched += await self._poll_once()
+                    if self.until_idle and not self.running and await self._queues_idle():
+                        break
+                except Exception as exc:  # e.g. the database restarting: retry next poll
+                    self.logger.warning("poll failed, retrying: %s", _one_line(exc))
                 await self._sleep()
         finally:
             if listener is not None:
@@ -91,8 +95,7 @@ class AgentLoop:
         self.running[item.id] = task
 
     async def _launch(self, item: QueueItem, resume: bool) -> None:
-        queue_name = next((q for q in self.config.queues
-                           if self.store.get_queue(self.entity, q).id == item.queue_id), "")
+        queue_name = self.queue_names.get(item.queue_id, "")
         try:
             state = await launch_job(
                 item_id=item.id, queue_name=queue_name, actor=self.agent_id, resume=resume)
@@ -123,7 +126,10 @@ class AgentLoop:
         while True:
             await asyncio.sleep(interval)
             try:
+                # Only jobs with a live monitor: a job whose monitor died lets its lease
+                # lapse, so the sweep requeues or re-adopts it instead of it being stuck.
                 await asyncio.to_thread(self.store.renew_leases, self.agent_id,
+                                        item_ids=list(self.running),
                                         lease_seconds=self._lease)
                 await asyncio.to_thread(self.store.heartbeat_agent, self.agent_id)
             except Exception as exc:  # a restarting database: keep trying
@@ -178,3 +184,8 @@ def _listen(dsn: str, stop: threading.Event, loop: asyncio.AbstractEventLoop,
                         loop.call_soon_threadsafe(wake.set)
         except Exception:  # database restarting: the fallback poll covers us
             stop.wait(1.0)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

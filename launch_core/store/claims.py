@@ -104,14 +104,17 @@ class ClaimOps(StoreBase):
             rows = conn.execute(_PG_CLAIM, params).all()
         return sorted((QueueItem.from_row(r) for r in rows), key=_claim_order)
 
-    def renew_leases(self, agent_id: str, *,
+    def renew_leases(self, agent_id: str, *, item_ids: Sequence[int] | None = None,
                      lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[QueueItem]:
-        """Extend the leases of all of an agent's active items; returns those items."""
+        """Extend the leases of an agent's active items (only ``item_ids`` if given);
+        returns the items renewed."""
         now = self.clock()
+        query = update(items).where(items.c.agent_id == agent_id, items.c.state.in_(ACTIVE))
+        if item_ids is not None:
+            query = query.where(items.c.id.in_(list(item_ids)))
         with self._write() as conn:
-            rows = conn.execute(update(items).where(
-                items.c.agent_id == agent_id, items.c.state.in_(ACTIVE),
-            ).values(lease_expires_at=now + lease_seconds).returning(*items.c)).all()
+            rows = conn.execute(query.values(lease_expires_at=now + lease_seconds)
+                                .returning(*items.c)).all()
         return [QueueItem.from_row(r) for r in rows]
 
     def sweep_expired(self, *, now: float | None = None) -> SweepResult:

@@ -139,6 +139,21 @@ def test_renew_leases_extends_only_the_agents_active_items(
     assert timed_store.renew_leases("nobody") == []
 
 
+def test_renew_leases_limited_to_given_items_lets_the_others_expire(
+        timed_store: QueueStore, clock: FakeClock) -> None:
+    queue = make_queue(timed_store)
+    watched, orphan = (enqueue(timed_store, queue) for _ in range(2))
+    timed_store.claim("me", [queue.id], limit=2, lease_seconds=10)
+    timed_store.transition(orphan.id, "submitted", actor="me")
+    clock.advance(8)
+    renewed = timed_store.renew_leases("me", item_ids=[watched.id], lease_seconds=60)
+    assert ids(renewed) == [watched.id]
+    clock.advance(5)
+    swept = timed_store.sweep_expired()
+    assert swept.orphaned == [orphan.id] and swept.requeued == []
+    assert timed_store.get_item(orphan.id).agent_id is None
+
+
 def test_sweep_leaves_items_whose_lease_has_not_expired(
         timed_store: QueueStore, clock: FakeClock) -> None:
     queue = make_queue(timed_store)
