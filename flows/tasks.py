@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy.exc import DBAPIError
 
 from flows.registry_setup import registry_for
 from flows.runtime import resource_for, store_for
@@ -29,6 +31,7 @@ from launch_core.store.states import BUILDING, CANCELLED, FINISHED, RUNNING, SUB
 from launch_core.workspace import job_env, prepare_workdir, run_dir
 
 CANCEL_CHECK_SECONDS = 1.0  # how often a running job's cancel_requested is read
+STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
 
 
 @dataclass(frozen=True)
@@ -197,26 +200,40 @@ async def wait_for_completion(launch: Launch, handle: dict[str, Any]) -> RunStat
             break
         polls += 1
         if polls % max(1, round(CANCEL_CHECK_SECONDS / resource.poll_interval)) == 0:
-            current = await asyncio.to_thread(store.get_item, item.id)
-            if current.cancel_requested:
+            try:
+                current = await asyncio.to_thread(store.get_item, item.id)
+            except DBAPIError as exc:  # store unreachable for now: look again later
+                logger.warning("could not read job %s: %s", item.id, type(exc).__name__)
+                current = None
+            if current is not None and current.cancel_requested:
                 await asyncio.to_thread(resource.cancel, handle,
                                         launch.config.stopped_run_timeout)
-                await asyncio.to_thread(store.transition, item.id, CANCELLED,
-                                        actor=launch.actor, message="cancelled on request")
+                await _until_stored(store.transition, item.id, CANCELLED, actor=launch.actor,
+                                    message="cancelled on request")
                 await asyncio.to_thread(resource.cleanup, handle)
                 logger.info("job %s cancelled on request", item.id)
                 return RunStatus("cancelled")
         await asyncio.sleep(resource.poll_interval)
     if status.state == "finished":
-        await asyncio.to_thread(store.transition, item.id, FINISHED, actor=launch.actor,
-                                exit_code=status.exit_code)
+        await _until_stored(store.transition, item.id, FINISHED, actor=launch.actor,
+                            exit_code=status.exit_code)
     else:
-        await asyncio.to_thread(_record_run_failure, launch, status)
+        await _until_stored(store.transition, item.id, "failed", actor=launch.actor,
+                            exit_code=status.exit_code, stage="run", reason=status.message,
+                            message=f"run: {status.message}")
     await asyncio.to_thread(resource.cleanup, handle)
     return status
 
 
-def _record_run_failure(launch: Launch, status: RunStatus) -> None:
-    store = _store(launch)
-    store.transition(launch.item.id, "failed", actor=launch.actor, exit_code=status.exit_code,
-                     stage="run", reason=status.message, message=f"run: {status.message}")
+async def _until_stored(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Record a run's end, retrying while the store is unreachable (a restarting
+    database must not turn a finished job into a lost one)."""
+    for delay in STORE_RETRY_DELAYS:
+        try:
+            await asyncio.to_thread(write, *args, **kwargs)
+            return
+        except DBAPIError as exc:
+            get_run_logger().warning("store unreachable (%s); retrying in %.0fs",
+                                     type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+    await asyncio.to_thread(write, *args, **kwargs)
