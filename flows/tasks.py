@@ -26,7 +26,7 @@ from launch_core.errors import InvalidInput
 from launch_core.registries import Registry
 from launch_core.resolve import resolve_resource_config
 from launch_core.resources.base import JobContext, RunStatus
-from launch_core.store import QueueItem, QueueRecord
+from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.states import BUILDING, CANCELLED, FINISHED, RUNNING, SUBMITTED
 from launch_core.workspace import job_env, prepare_workdir, run_dir
 
@@ -44,7 +44,7 @@ class Launch:
     actor: str
 
 
-def _store(launch: Launch):  # noqa: ANN202
+def _store(launch: Launch) -> QueueStore:
     return store_for(launch.config.database)
 
 
@@ -106,8 +106,8 @@ async def build_image(launch: Launch, resolved: Resolved) -> Built:
     logger = get_run_logger()
     await asyncio.to_thread(store.transition, item.id, BUILDING, actor=launch.actor)
     registry = await registry_for(launch.config, resolved.builder)
-    workdir = None
-    if item.spec.image is None:
+    workdir = None  # code to build, or the directory a local process runs in
+    if item.spec.image is None or resource == "local-process":
         workdir = await asyncio.to_thread(prepare_workdir, store, item,
                                           launch.config.allow_git_schemes)
     builder = get_builder(await asyncio.to_thread(_builder_type, launch.config, resource))
@@ -169,9 +169,7 @@ async def submit_to_resource(launch: Launch, resolved: Resolved, built: Built
         env=job_env(item, queue.name, queue.entity, resolved.config, built.image,
                     agent_basics=local),
         config=resolved.config, run_dir=run_dir(item.run_id),
-        workdir=built.workdir or (await asyncio.to_thread(prepare_workdir, store, item, [])
-                                  if local else None),
-        image=built.image, pull_auth=pull_auth)
+        workdir=built.workdir, image=built.image, pull_auth=pull_auth)
     resource = resource_for(queue.definition.resource)
     handle = await asyncio.to_thread(resource.submit, job)
     handle = {"resource": queue.definition.resource, **handle}
