@@ -37,7 +37,7 @@ from tests.flows.conftest import (  # noqa: F401  (fixtures re-exported for this
     cli_env,
     prefect_api,
 )
-from tests.support import require_service
+from tests.support import require_service, wait_for  # noqa: F401 (used by the tests)
 
 BIN = Path(sys.executable).parent
 
@@ -276,10 +276,3 @@ def start_agent(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[
                             stdout=out, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for(predicate, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")

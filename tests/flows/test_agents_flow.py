@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
 from tests.flows.conftest import JOBS, read_records
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -49,15 +49,6 @@ def start_agent(env: dict[str, str], agents: list, tmp_path: Path, *args: str):
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     agents.append(proc)
     return proc
-
-
-def wait_for(predicate, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def enqueue(relaunch, out_dir: Path, **run_config) -> int:

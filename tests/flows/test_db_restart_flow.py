@@ -17,8 +17,8 @@ import pytest
 
 from launch_core.store import QueueStore
 from tests.flows.conftest import JOBS, read_records
-from tests.flows.test_agents_flow import start_agent, wait_for
-from tests.support import require_service
+from tests.flows.test_agents_flow import start_agent
+from tests.support import require_service, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,13 @@ import pytest
 from launch_core.errors import InvalidInput
 from launch_core.resources.base import JobContext, RunStatus, get_resource
 from launch_core.resources.local_process import LocalProcessResource
+from tests.support import wait_for as _wait_for
 
 DEADLINE = 60.0  # seconds any wait may take before the test fails
+
+
+def wait_for(predicate: Callable[[], Any], what: str) -> Any:
+    return _wait_for(predicate, what, timeout=DEADLINE, interval=0.05)
 # A job that waits for this file never runs longer than this, even if the test dies.
 JOB_GIVE_UP = 300
 
@@ -32,17 +36,6 @@ JOB_GIVE_UP = 300
 def py(code: str, *args: str) -> list[str]:
     """argv running ``code`` with this interpreter (no shell anywhere)."""
     return [sys.executable, "-c", textwrap.dedent(code), *args]
-
-
-def wait_for(predicate: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"gave up waiting for {what} after {deadline:.0f} s")
-        time.sleep(0.05)
 
 
 def wait_done(resource: LocalProcessResource, handle: dict[str, Any]) -> RunStatus:
