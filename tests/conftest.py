@@ -97,3 +97,12 @@ def relaunch(cli_env: dict[str, str], tmp_path: Path):
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def prefect_api(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[str]:
+    """URL of the one Prefect server of this test session (stopped at the end)."""
+    from tests.prefect_server import run_prefect_server
+
+    yield from run_prefect_server(postgres_admin_url, tmp_path_factory.mktemp("prefect-home"))

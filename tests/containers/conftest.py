@@ -31,12 +31,10 @@ import pytest
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
 from tests.flows.conftest import (  # noqa: F401  (fixtures re-exported for this folder)
-    PrefectAPI,
-    _free_port,
     api,
     cli_env,
-    prefect_api,
 )
+from tests.prefect_server import free_port
 from tests.support import require_service, wait_for  # noqa: F401 (used by the tests)
 
 BIN = Path(sys.executable).parent
@@ -164,7 +162,7 @@ def store(cli_env: dict[str, str]) -> Iterator[QueueStore]:  # noqa: F811
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server (AWS API emulator) on a free 127.0.0.1 port; stopped by PID."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     log = open(log_path, "wb")  # noqa: SIM115
     # The recorder lets tests see which AWS API calls reached the emulator.

@@ -126,7 +126,7 @@ def test_ecr_registry_without_reachable_aws_api_fails_at_build(
         relaunch, store, docker_env, names, moto_server, tmp_path):
     """Control for the test above: with the AWS endpoint (moto's server's address
     family, a closed port) unreachable, no token, so the build stage fails."""
-    from tests.flows.conftest import _free_port
+    from tests.prefect_server import free_port
 
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
@@ -135,7 +135,7 @@ def test_ecr_registry_without_reachable_aws_api_fails_at_build(
         tmp_path / "launch-config.yaml", names.queue,
         builder={"type": "docker", "base-image": docker_env.base_image},
         registry={"type": "ecr", "uri": names.destination(docker_env.registry)})
-    env = {**aws_env(f"http://127.0.0.1:{_free_port()}"), "AWS_MAX_ATTEMPTS": "1"}
+    env = {**aws_env(f"http://127.0.0.1:{free_port()}"), "AWS_MAX_ATTEMPTS": "1"}
     agent = run_agent(relaunch, config, env=env)
     assert agent.code == 0, agent.err[-3000:]
     item = store.get_item(job)

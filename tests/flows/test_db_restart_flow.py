@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,16 +17,11 @@ import pytest
 from launch_core.store import QueueStore
 from tests.flows.conftest import JOBS, read_records
 from tests.flows.test_agents_flow import start_agent
+from tests.prefect_server import free_port
 from tests.support import require_service, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _pg_ctl(data: Path, *args: str) -> None:
@@ -44,7 +38,7 @@ def private_postgres() -> Iterator[tuple[str, Path]]:
     if not (PGBIN / "initdb").exists():
         require_service("PostgreSQL server binaries", f"{PGBIN} not found")
     data = Path(f"/var/tmp/relaunch-test-pg-{uuid.uuid4().hex[:8]}")
-    env = {**os.environ, "RELAUNCH_PGDATA": str(data), "RELAUNCH_PGPORT": str(_free_port())}
+    env = {**os.environ, "RELAUNCH_PGDATA": str(data), "RELAUNCH_PGPORT": str(free_port())}
     started = subprocess.run(["bash", str(ROOT / "scripts/start-postgres.sh")], env=env,
                              capture_output=True, text=True, timeout=180)
     if started.returncode != 0:
