@@ -43,6 +43,16 @@ class IllegalTransition(LaunchError):
         self.target = target
 
 
+class LostClaim(LaunchError):
+    """An agent wrote to an item it no longer holds (its lease was swept, or another
+    claim of the item is newer): the write was refused and changed nothing."""
+
+    def __init__(self, item_id: int, agent_id: str, token: int) -> None:
+        super().__init__(f"item {item_id}: agent {agent_id} no longer holds it "
+                         f"(claim {token})")
+        self.item_id = item_id
+
+
 class CodeTooLarge(InvalidInput):
     """A code directory packs into a tarball larger than the store accepts."""
 

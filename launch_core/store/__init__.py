@@ -5,7 +5,15 @@ from launch_core.store.blobs import BlobOps
 from launch_core.store.claims import ClaimOps
 from launch_core.store.items import ItemOps
 from launch_core.store.queues import QueueOps
-from launch_core.store.records import AgentRecord, ItemEvent, QueueItem, QueueRecord, SweepResult
+from launch_core.store.records import (
+    AgentRecord,
+    Claim,
+    ItemEvent,
+    QueueItem,
+    QueueRecord,
+    RenewResult,
+    SweepResult,
+)
 
 
 class QueueStore(QueueOps, ItemOps, ClaimOps, AgentOps, BlobOps):
@@ -16,4 +24,5 @@ class QueueStore(QueueOps, ItemOps, ClaimOps, AgentOps, BlobOps):
     """
 
 
-__all__ = ["AgentRecord", "ItemEvent", "QueueItem", "QueueRecord", "QueueStore", "SweepResult"]
+__all__ = ["AgentRecord", "Claim", "ItemEvent", "QueueItem", "QueueRecord", "QueueStore",
+           "RenewResult", "SweepResult"]

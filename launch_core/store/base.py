@@ -7,10 +7,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from launch_core.errors import IllegalTransition, LostClaim, NotFound
 from launch_core.store.engine import create_store_engine, ensure_schema
-from launch_core.store.schema import events
+from launch_core.store.records import Claim, QueueItem
+from launch_core.store.schema import events, items
 
 
 class StoreBase:
@@ -44,6 +46,42 @@ class StoreBase:
         if rows:
             now = self.clock()
             conn.execute(insert(events), [{"at": now, "message": None, **row} for row in rows])
+
+    def _get(self, conn: Connection, item_id: int, *, lock: bool = False) -> QueueItem:
+        query = select(items).where(items.c.id == item_id)
+        row = conn.execute(query.with_for_update() if lock else query).first()
+        if row is None:
+            raise NotFound(f"job {item_id} not found")
+        return QueueItem.from_row(row)
+
+    def _move(self, conn: Connection, item: QueueItem, target: str, actor: str,
+              message: str | None, values: dict[str, Any], claim: Claim | None = None
+              ) -> QueueItem:
+        """The one guarded write of an item: it happens only if the item is still in
+        the state we read and, with ``claim``, still held under that claim (fencing).
+
+        Raises LostClaim when the claim no longer holds, IllegalTransition when
+        another process moved the item first. Logs the event in the same transaction.
+        """
+        query = update(items).where(items.c.id == item.id, items.c.state == item.state)
+        if claim is not None:
+            query = query.where(items.c.agent_id == claim.agent_id,
+                                items.c.claim_token == claim.token)
+        row = conn.execute(query.values(state=target, **values).returning(*items.c)).first()
+        if row is None:
+            current = self._get(conn, item.id)
+            if claim is not None and current.claim != claim:
+                raise LostClaim(item.id, claim.agent_id, claim.token)
+            raise IllegalTransition(item.id, current.state, target)
+        self._events(conn, [{"item_id": item.id, "from_state": item.state, "to_state": target,
+                             "actor": actor, "message": message}])
+        return QueueItem.from_row(row)
+
+    @staticmethod
+    def _check_holds(item: QueueItem, claim: Claim | None) -> None:
+        """Raise LostClaim when ``claim`` is given and no longer holds ``item``."""
+        if claim is not None and item.claim != claim:
+            raise LostClaim(item.id, claim.agent_id, claim.token)
 
     def dispose(self) -> None:
         """Close pooled connections."""

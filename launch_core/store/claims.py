@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, literal_column, select, text, update
+from sqlalchemy import ColumnElement, Connection, literal_column, select, text, tuple_, update
 
 from launch_core.store.base import StoreBase
-from launch_core.store.records import QueueItem, SweepResult
+from launch_core.store.records import QueueItem, RenewResult, SweepResult
 from launch_core.store.schema import items
 from launch_core.store.states import (
     ACTIVE,
@@ -21,6 +21,7 @@ from launch_core.store.states import (
 )
 
 DEFAULT_LEASE_SECONDS = 60.0
+SWEEPER = "sweeper"
 
 
 def _state_is(state: str) -> ColumnElement[bool]:
@@ -49,7 +50,8 @@ WITH head AS (
     LIMIT :limit
 ), claimed AS (
     UPDATE items
-    SET state = 'claimed', agent_id = :agent, updated_at = :now, lease_expires_at = :lease
+    SET state = 'claimed', agent_id = :agent, claim_token = items.claim_token + 1,
+        updated_at = :now, lease_expires_at = :lease
     FROM head WHERE items.id = head.id
     RETURNING items.*
 ), logged AS (
@@ -85,7 +87,8 @@ class ClaimOps(StoreBase):
                 .limit(limit).with_for_update(skip_locked=True))
         with self._write() as conn:
             rows = conn.execute(update(items).where(items.c.id.in_(head.scalar_subquery()))
-                                .values(state=CLAIMED, agent_id=agent_id, updated_at=now,
+                                .values(state=CLAIMED, agent_id=agent_id,
+                                        claim_token=items.c.claim_token + 1, updated_at=now,
                                         lease_expires_at=now + lease_seconds)
                                 .returning(*items.c)).all()
             claimed = sorted((QueueItem.from_row(r) for r in rows), key=_claim_order)
@@ -104,18 +107,22 @@ class ClaimOps(StoreBase):
             rows = conn.execute(_PG_CLAIM, params).all()
         return sorted((QueueItem.from_row(r) for r in rows), key=_claim_order)
 
-    def renew_leases(self, agent_id: str, *, item_ids: Sequence[int] | None = None,
-                     lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[QueueItem]:
-        """Extend the leases of an agent's active items (only ``item_ids`` if given);
-        returns the items renewed."""
-        now = self.clock()
-        query = update(items).where(items.c.agent_id == agent_id, items.c.state.in_(ACTIVE))
-        if item_ids is not None:
-            query = query.where(items.c.id.in_(list(item_ids)))
+    def renew_leases(self, agent_id: str, claims: Mapping[int, int], *,
+                     lease_seconds: float = DEFAULT_LEASE_SECONDS) -> RenewResult:
+        """Extend the leases of the items ``claims`` names (item id -> claim token),
+        each only while the agent still holds it under that token.
+
+        The result says which items were renewed and which the agent lost (swept,
+        ended, or claimed again by another agent): it must stop working on those.
+        """
+        if not claims:
+            return RenewResult([], [])
+        held = tuple_(items.c.id, items.c.claim_token).in_(list(claims.items()))
+        query = (update(items).where(items.c.agent_id == agent_id, _state_in(ACTIVE), held)
+                 .values(lease_expires_at=self.clock() + lease_seconds).returning(items.c.id))
         with self._write() as conn:
-            rows = conn.execute(query.values(lease_expires_at=now + lease_seconds)
-                                .returning(*items.c)).all()
-        return [QueueItem.from_row(r) for r in rows]
+            renewed = {row.id for row in conn.execute(query)}
+        return RenewResult(sorted(renewed), sorted(set(claims) - renewed))
 
     def sweep_expired(self, *, now: float | None = None) -> SweepResult:
         """Handle items whose lease expired (their agent is gone).
@@ -138,29 +145,24 @@ class ClaimOps(StoreBase):
         lost = f"lease of agent {item.agent_id} expired"
         base: dict[str, Any] = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
         if item.state in LAUNCHED:
-            self._set(conn, item, item.state, base, f"{lost}; awaiting re-adoption")
+            self._move(conn, item, item.state, SWEEPER, f"{lost}; awaiting re-adoption", base)
             result.orphaned.append(item.id)
         elif item.cancel_requested:
-            self._set(conn, item, CANCELLED, {**base, "finished_at": now}, lost)
+            self._move(conn, item, CANCELLED, SWEEPER, lost, {**base, "finished_at": now})
             result.cancelled.append(item.id)
         elif item.attempts + 1 >= item.max_attempts:
-            self._set(conn, item, FAILED, {
+            self._move(conn, item, FAILED, SWEEPER, lost, {
                 **base, "attempts": item.attempts + 1, "finished_at": now, "stage": "agent",
-                "reason": f"agent lost {item.attempts + 1} times before submission"}, lost)
+                "reason": f"agent lost {item.attempts + 1} times before submission"})
             result.failed.append(item.id)
         else:
-            self._set(conn, item, QUEUED, {**base, "attempts": item.attempts + 1}, lost)
+            self._move(conn, item, QUEUED, SWEEPER, lost, {**base, "attempts": item.attempts + 1})
             result.requeued.append(item.id)
-
-    def _set(self, conn: Connection, item: QueueItem, state: str, values: dict[str, Any],
-             message: str) -> None:
-        conn.execute(update(items).where(items.c.id == item.id).values(state=state, **values))
-        self._events(conn, [{"item_id": item.id, "from_state": item.state, "to_state": state,
-                             "actor": "sweeper", "message": message}])
 
     def adopt(self, agent_id: str, queue_ids: Sequence[int], *, limit: int = 1,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[QueueItem]:
-        """Take over up to ``limit`` submitted/running items that have no agent."""
+        """Take over up to ``limit`` submitted/running items that have no agent (a new
+        claim of each: its token goes up, so the agent that lost it can write nothing)."""
         if limit <= 0 or not queue_ids:
             return []
         now = self.clock()
@@ -171,25 +173,45 @@ class ClaimOps(StoreBase):
         with self._write() as conn:
             rows = conn.execute(update(items).where(items.c.id.in_(orphans.scalar_subquery()))
                                 .values(agent_id=agent_id, lease_expires_at=now + lease_seconds,
-                                        updated_at=now).returning(*items.c)).all()
+                                        claim_token=items.c.claim_token + 1, updated_at=now)
+                                .returning(*items.c)).all()
             adopted = [QueueItem.from_row(r) for r in rows]
             self._events(conn, [{"item_id": i.id, "from_state": i.state, "to_state": i.state,
                                  "actor": agent_id, "message": "re-adopted"} for i in adopted])
         return adopted
 
+    def claim_item(self, item_id: int, agent_id: str, *,
+                   lease_seconds: float = DEFAULT_LEASE_SECONDS) -> QueueItem:
+        """Claim one queued item by id (a job run directly by the CLI).
+
+        Raises IllegalTransition when it is no longer queued."""
+        with self._write() as conn:
+            item = self._get(conn, item_id)
+            now = self.clock()
+            return self._move(conn, item, CLAIMED, agent_id, None, {
+                "agent_id": agent_id, "claim_token": item.claim_token + 1, "updated_at": now,
+                "lease_expires_at": now + lease_seconds})
+
     def release(self, agent_id: str) -> list[int]:
         """Give up an agent's items at shutdown: unsubmitted ones are requeued (no
-        attempt counted), launched ones become re-adoptable. Returns their ids."""
+        attempt counted), launched ones become re-adoptable. Returns their ids.
+
+        The rows are locked as they are read, and each write is fenced by the claim
+        read, so an item swept and claimed by another agent meanwhile is left alone.
+        """
         now = self.clock()
         base = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
+        held = (select(items).where(items.c.agent_id == agent_id, _state_in(ACTIVE))
+                .with_for_update())
+        released = []
         with self._write() as conn:
-            rows = conn.execute(select(items).where(
-                items.c.agent_id == agent_id, items.c.state.in_(ACTIVE))).all()
-            for row in rows:
+            for row in conn.execute(held).all():
                 item = QueueItem.from_row(row)
                 target = item.state
                 if item.state in UNSUBMITTED:
                     target = CANCELLED if item.cancel_requested else QUEUED
                 values = {**base, "finished_at": now} if target == CANCELLED else base
-                self._set(conn, item, target, values, f"released by agent {agent_id}")
-        return [row.id for row in rows]
+                self._move(conn, item, target, agent_id, f"released by agent {agent_id}",
+                           values, item.claim)
+                released.append(item.id)
+        return released

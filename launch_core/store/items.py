@@ -6,12 +6,12 @@ import secrets
 import string
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, tuple_, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 
-from launch_core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from launch_core.errors import Conflict, IllegalTransition, InvalidInput
 from launch_core.models import PRIORITY_RANK, LaunchSpec
 from launch_core.store.blobs import BlobOps
-from launch_core.store.records import ItemEvent, QueueItem, QueueRecord
+from launch_core.store.records import Claim, ItemEvent, QueueItem, QueueRecord
 from launch_core.store.schema import events, items, queues
 from launch_core.store.states import (
     ACTIVE,
@@ -67,12 +67,6 @@ class ItemOps(BlobOps):
         with self._read() as conn:
             return self._get(conn, item_id)
 
-    def _get(self, conn: Connection, item_id: int) -> QueueItem:
-        row = conn.execute(select(items).where(items.c.id == item_id)).first()
-        if row is None:
-            raise NotFound(f"job {item_id} not found")
-        return QueueItem.from_row(row)
-
     def list_items(self, *, entity: str | None = None, queue_id: int | None = None,
                    states: tuple[str, ...] | None = None, limit: int = 100) -> list[QueueItem]:
         """Items, newest first, filtered by entity, queue and states."""
@@ -88,17 +82,20 @@ class ItemOps(BlobOps):
             return [QueueItem.from_row(row) for row in conn.execute(query)]
 
     def transition(self, item_id: int, target: str, *, actor: str, message: str | None = None,
-                   **fields: Any) -> QueueItem:
+                   claim: Claim | None = None, **fields: Any) -> QueueItem:
         """Move an item to ``target``, setting extra columns (stage, reason, handle...).
 
-        Raises IllegalTransition when the lifecycle forbids it (also when another
-        process moved the item first), NotFound for an unknown id.
+        An agent passes its ``claim``: the write happens only while it still holds
+        the item. Raises LostClaim when it does not, IllegalTransition when the
+        lifecycle forbids the move (also when another process moved the item
+        first), NotFound for an unknown id.
         """
         with self._write() as conn:
             current = self._get(conn, item_id)
+            self._check_holds(current, claim)
             check_transition(item_id, current.state, target)
             values = {**fields, **self._side_effects(current, target)}
-            return self._move(conn, current, target, actor, message, values)
+            return self._move(conn, current, target, actor, message, values, claim)
 
     def _side_effects(self, item: QueueItem, target: str) -> dict[str, Any]:
         now = self.clock()
@@ -111,44 +108,38 @@ class ItemOps(BlobOps):
             values.update(agent_id=None, lease_expires_at=None)
         return values
 
-    def _move(self, conn: Connection, item: QueueItem, target: str, actor: str,
-              message: str | None, values: dict[str, Any]) -> QueueItem:
-        row = conn.execute(update(items).where(
-            items.c.id == item.id, items.c.state == item.state,
-        ).values(state=target, **values).returning(*items.c)).first()
-        if row is None:  # someone else moved it between our read and write
-            raise IllegalTransition(item.id, self._get(conn, item.id).state, target)
-        self._events(conn, [{"item_id": item.id, "from_state": item.state, "to_state": target,
-                             "actor": actor, "message": message}])
-        return QueueItem.from_row(row)
-
-    def fail(self, item_id: int, stage: str, reason: str, *, actor: str) -> QueueItem:
+    def fail(self, item_id: int, stage: str, reason: str, *, actor: str,
+             claim: Claim | None = None) -> QueueItem:
         """Mark an item ``failed`` at ``stage`` (agent, build, run) with a one-line reason.
 
-        Raises InvalidInput for another stage.
+        Raises InvalidInput for another stage, LostClaim as ``transition`` does.
         """
         if stage not in STAGES:
             raise InvalidInput(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
         reason = reason.strip().splitlines()[0][:500] if reason.strip() else "failed"
         return self.transition(item_id, FAILED, actor=actor, message=f"{stage}: {reason}",
-                               stage=stage, reason=reason)
+                               claim=claim, stage=stage, reason=reason)
 
-    def preempt(self, item_id: int, *, actor: str, reason: str = "preempted") -> QueueItem:
-        """Send a launched item back to the queue with resume_count+1 (failed past 5)."""
+    def preempt(self, item_id: int, *, actor: str, reason: str = "preempted",
+                claim: Claim | None = None) -> QueueItem:
+        """Send a launched item back to the queue with resume_count+1 (failed past 5).
+
+        Raises LostClaim when ``claim`` no longer holds the item."""
         with self._write() as conn:
             item = self._get(conn, item_id)
+            self._check_holds(item, claim)
             if item.state not in LAUNCHED:
                 raise IllegalTransition(item_id, item.state, QUEUED)
             if item.cancel_requested:  # the user asked to stop it: do not run it again
                 return self._move(conn, item, CANCELLED, actor, f"{reason}; cancel requested",
-                                  self._side_effects(item, CANCELLED))
+                                  self._side_effects(item, CANCELLED), claim)
             if item.resume_count >= MAX_RESUMES:
                 values = {**self._side_effects(item, FAILED), "stage": "run",
                           "reason": f"preempted more than {MAX_RESUMES} times"}
-                return self._move(conn, item, FAILED, actor, reason, values)
+                return self._move(conn, item, FAILED, actor, reason, values, claim)
             values = {**self._side_effects(item, QUEUED), "resume_count": item.resume_count + 1,
                       "handle": None}
-            return self._move(conn, item, QUEUED, actor, reason, values)
+            return self._move(conn, item, QUEUED, actor, reason, values, claim)
 
     def request_cancel(self, item_id: int, *, actor: str = "user") -> QueueItem:
         """Cancel a queued item at once; flag an active one for its agent to cancel.
@@ -169,10 +160,14 @@ class ItemOps(BlobOps):
                                  "message": "cancel requested"}])
             return self._get(conn, item_id)
 
-    def note(self, item_id: int, message: str, *, actor: str) -> None:
-        """Append an event that records an action without a state change."""
+    def note(self, item_id: int, message: str, *, actor: str,
+             claim: Claim | None = None) -> None:
+        """Append an event that records an action without a state change.
+
+        Raises LostClaim when ``claim`` is given and no longer holds the item."""
         with self._write() as conn:
-            item = self._get(conn, item_id)
+            item = self._get(conn, item_id, lock=True)  # the holder cannot change under us
+            self._check_holds(item, claim)
             self._events(conn, [{"item_id": item_id, "from_state": item.state,
                                  "to_state": item.state, "actor": actor, "message": message}])
 

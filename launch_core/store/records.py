@@ -27,6 +27,14 @@ class QueueRecord:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """Who holds an item: the agent and the fencing token of its claim."""
+
+    agent_id: str
+    token: int
+
+
+@dataclass(frozen=True)
 class QueueItem:
     """One job in a queue, with its lifecycle state."""
 
@@ -40,6 +48,7 @@ class QueueItem:
     attempts: int
     max_attempts: int
     agent_id: str | None
+    claim_token: int
     lease_expires_at: float | None
     handle: dict[str, Any] | None
     stage: str | None
@@ -50,6 +59,11 @@ class QueueItem:
     started_at: float | None
     finished_at: float | None
     updated_at: float
+
+    @property
+    def claim(self) -> Claim | None:
+        """The claim an agent holds on this item (None when no agent holds it)."""
+        return Claim(self.agent_id, self.claim_token) if self.agent_id else None
 
     @property
     def priority_name(self) -> str:
@@ -89,6 +103,14 @@ class AgentRecord:
     started_at: float
     heartbeat_at: float
     stopped_at: float | None
+
+
+@dataclass(frozen=True)
+class RenewResult:
+    """A lease renewal: item ids still held (renewed) and those the agent lost."""
+
+    renewed: list[int]
+    lost: list[int]
 
 
 @dataclass(frozen=True)

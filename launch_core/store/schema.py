@@ -48,6 +48,8 @@ items = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("max_attempts", Integer, nullable=False, server_default="3"),
     Column("agent_id", String(64)),
+    # Fencing token: +1 at each claim and re-adoption; an agent's writes name it.
+    Column("claim_token", Integer, nullable=False, server_default="0"),
     Column("lease_expires_at", Float),
     Column("handle", JSON),
     Column("stage", String(16)),

@@ -121,33 +121,39 @@ def test_claim_never_returns_an_item_twice(timed_store: QueueStore) -> None:
     assert timed_store.claim("late", [queue.id], limit=100) == []
 
 
+def held(items: list) -> dict[int, int]:
+    return {item.id: item.claim_token for item in items}
+
+
 def test_renew_leases_extends_only_the_agents_active_items(
         timed_store: QueueStore, clock: FakeClock) -> None:
     queue = make_queue(timed_store)
     mine1, mine2, done, theirs = (enqueue(timed_store, queue) for _ in range(4))
-    timed_store.claim("me", [queue.id], limit=3, lease_seconds=10)
-    timed_store.claim("them", [queue.id], lease_seconds=10)
+    mine = timed_store.claim("me", [queue.id], limit=3, lease_seconds=10)
+    their_claim = timed_store.claim("them", [queue.id], lease_seconds=10)
     timed_store.transition(mine2.id, "submitted", actor="me")
     timed_store.transition(done.id, "failed", actor="me")
     clock.advance(8)
-    renewed = timed_store.renew_leases("me", lease_seconds=60)
-    assert sorted(ids(renewed)) == [mine1.id, mine2.id]
+    # "me" also names the other agent's item: that is not renewed, it is not "me"'s
+    result = timed_store.renew_leases("me", held(mine + their_claim), lease_seconds=60)
+    assert result.renewed == [mine1.id, mine2.id]
+    assert result.lost == sorted([done.id, theirs.id])
     for item_id in (mine1.id, mine2.id):
         assert timed_store.get_item(item_id).lease_expires_at == clock.now + 60
     assert timed_store.get_item(theirs.id).lease_expires_at == clock.now - 8 + 10
     assert timed_store.get_item(done.id).lease_expires_at is None
-    assert timed_store.renew_leases("nobody") == []
+    assert timed_store.renew_leases("nobody", {}).renewed == []
 
 
 def test_renew_leases_limited_to_given_items_lets_the_others_expire(
         timed_store: QueueStore, clock: FakeClock) -> None:
     queue = make_queue(timed_store)
     watched, orphan = (enqueue(timed_store, queue) for _ in range(2))
-    timed_store.claim("me", [queue.id], limit=2, lease_seconds=10)
+    claimed = timed_store.claim("me", [queue.id], limit=2, lease_seconds=10)
     timed_store.transition(orphan.id, "submitted", actor="me")
     clock.advance(8)
-    renewed = timed_store.renew_leases("me", item_ids=[watched.id], lease_seconds=60)
-    assert ids(renewed) == [watched.id]
+    result = timed_store.renew_leases("me", held(claimed[:1]), lease_seconds=60)
+    assert result.renewed == [watched.id]
     clock.advance(5)
     swept = timed_store.sweep_expired()
     assert swept.orphaned == [orphan.id] and swept.requeued == []
@@ -168,9 +174,9 @@ def test_sweep_leaves_items_whose_lease_has_not_expired(
 def test_sweep_after_renewal_keeps_the_item(timed_store: QueueStore, clock: FakeClock) -> None:
     queue = make_queue(timed_store)
     item = enqueue(timed_store, queue)
-    timed_store.claim("a", [queue.id], lease_seconds=60)
+    claimed = timed_store.claim("a", [queue.id], lease_seconds=60)
     clock.advance(50)
-    timed_store.renew_leases("a", lease_seconds=60)
+    timed_store.renew_leases("a", held(claimed), lease_seconds=60)
     assert timed_store.sweep_expired(now=clock.now + 30).requeued == []
     assert timed_store.get_item(item.id).state == "claimed"
 
