@@ -5,30 +5,57 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
-from flows.agent_loop import AgentLoop
+from flows.launch_job import launch_job
+from flows.runtime import register_config, stop_signal_for, store_for
+from launch_core.agent import Agent
+from launch_core.api import default_entity
 from launch_core.config import load_agent_config
 from launch_core.errors import ConfigError
+from launch_core.store import QueueItem
 
 
-@flow(name="launch-agent", log_prints=True)
+def _run_name() -> str:
+    """``agent-<entity>-<queues>``: findable in the UI among the agent's flow runs."""
+    params = flow_run.parameters
+    queues = ",".join(params.get("queues") or []) or "config"
+    return f"agent-{params.get('entity') or default_entity()}-{queues}"
+
+
+@flow(name="launch-agent", flow_run_name=_run_name, log_prints=True)
 async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = None,
                        entity: str | None = None, config_path: str | None = None,
-                       config_block: str | None = None, until_idle: bool = False) -> int:
-    """Poll ``queues`` and launch their jobs until stopped; returns jobs launched.
+                       config_block: str | None = None, until_idle: bool = False,
+                       stop_key: str | None = None) -> int:
+    """Poll ``queues`` and launch their jobs until stopped; returns jobs claimed.
 
     The config comes from ``config_block`` (an AgentConfigBlock name) or from
     ``config_path`` / RELAUNCH_CONFIG / the default file, then env, then these
-    parameters. Raises ConfigError for a bad config or no queue.
+    parameters. ``stop_key`` names a stop signal registered in this process (the
+    CLI's). Raises ConfigError for a bad config or no queue, AgentFailed when a side
+    task of the agent died.
     """
     data = await _block_data(config_block) if config_block else None
     config, warnings = load_agent_config(config_path, data=data, flags={
         "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity})
+    logger = get_run_logger()
     for warning in warnings:
-        get_run_logger().warning(warning)
+        logger.warning(warning)
     if not config.queues:
         raise ConfigError("queues: name at least one queue (-q, or 'queues' in the config)")
-    return await AgentLoop(config, until_idle=until_idle).run()
+    agent: Agent | None = None
+
+    async def run_job(item: QueueItem, resume: bool) -> str:
+        assert agent is not None
+        register_config(agent.agent_id, config)  # the job's flow takes it from here
+        return await launch_job(item_id=item.id, queue_name=agent.queue_names[item.queue_id],
+                                actor=agent.agent_id, resume=resume,
+                                claim_token=item.claim_token)
+
+    agent = Agent(store_for(config.database), config, config.entity or default_entity(),
+                  run_job, logger, stop=stop_signal_for(stop_key), until_idle=until_idle)
+    return await agent.run()
 
 
 async def _block_data(name: str) -> dict[str, Any]:

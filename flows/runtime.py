@@ -1,4 +1,4 @@
-"""Per-process objects the flows share: stores and resources, built once."""
+"""Per-process objects the flows share: stores and agent configs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import functools
 import re
 from typing import Any
 
+from launch_core.agent import StopSignal
 from launch_core.config import AgentConfig, load_agent_config
-from launch_core.resources.base import Resource, get_resource
 from launch_core.store import QueueStore
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|credential|private", re.I)
@@ -32,16 +32,25 @@ def config_for(actor: str, fallback: dict[str, Any] | None) -> AgentConfig:
     return load_agent_config(data=dict(fallback or {}))[0]
 
 
+# Stop signals by key: the CLI registers one and names it in the agent flow's
+# parameters (a flow parameter must be plain data).
+_STOPS: dict[str, StopSignal] = {}
+
+
+def register_stop(key: str, stop: StopSignal) -> None:
+    """Make ``stop`` the stop signal of the agent flow started with ``stop_key=key``."""
+    _STOPS[key] = stop
+
+
+def stop_signal_for(key: str | None) -> StopSignal | None:
+    """The stop signal registered under ``key`` (None: the agent makes its own)."""
+    return _STOPS.get(key) if key else None
+
+
 @functools.cache
 def store_for(url: str | None) -> QueueStore:
     """One QueueStore (engine and pool) per database URL per process."""
     return QueueStore(url)
-
-
-@functools.cache
-def resource_for(name: str) -> Resource:
-    """One resource instance per name per process (it may track child processes)."""
-    return get_resource(name)
 
 
 def redact(value: Any) -> Any:

@@ -53,6 +53,15 @@ class LostClaim(LaunchError):
         self.item_id = item_id
 
 
+class MissingExtra(LaunchError):
+    """A backend's optional dependencies are not installed."""
+
+    def __init__(self, kind: str, name: str, extra: str) -> None:
+        super().__init__(f"{kind} {name!r} needs the {extra} extra: "
+                         f"pip install 'relaunch[{extra}]'")
+        self.extra = extra
+
+
 class CodeTooLarge(InvalidInput):
     """A code directory packs into a tarball larger than the store accepts."""
 

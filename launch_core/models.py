@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-RESOURCES = ("local-process", "local-container", "kubernetes", "sagemaker", "vertex")
-Resource = Literal["local-process", "local-container", "kubernetes", "sagemaker", "vertex"]
+from launch_core.plugins import names
+
+
+def _known_resource(name: str) -> str:
+    if name not in names("resource"):
+        raise ValueError(f"resource {name!r} is not available in this version "
+                         f"(available: {', '.join(names('resource'))})")
+    return name
+
+
+# The resource names come from the backend table (launch_core.plugins).
+Resource = Annotated[str, AfterValidator(_known_resource)]
 Priority = Literal["critical", "high", "medium", "low"]
 PRIORITY_RANK: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PRIORITY_NAME: dict[int, str] = {rank: name for name, rank in PRIORITY_RANK.items()}

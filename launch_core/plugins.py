@@ -1,21 +1,72 @@
-"""Backends by name: each kind (builder, resource) maps names to ``module:Class``."""
+"""The backend table: each kind (resource, builder, registry) maps names to
+``module:Class`` and the extra that must be installed for it. Adding a backend is
+one file and one line here; nothing else branches on a backend's name."""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
-from launch_core.errors import InvalidInput
+from launch_core.errors import InvalidInput, MissingExtra
 
 
-def load_implementation(kind: str, table: dict[str, str], name: str) -> Any:
-    """An instance of the ``kind`` called ``name``, imported on first use.
+@dataclass(frozen=True)
+class Plugin:
+    """Where a backend's class lives, and the extra (``relaunch[extra]``) it needs."""
 
-    Raises InvalidInput listing the available names when ``name`` is unknown.
+    target: str
+    extra: str | None = None
+
+
+BACKENDS: dict[str, dict[str, Plugin]] = {
+    "resource": {
+        "local-process": Plugin("launch_core.resources.local_process:LocalProcessResource"),
+        "local-container": Plugin(
+            "launch_core.resources.local_container:LocalContainerResource", "docker"),
+    },
+    "builder": {
+        "noop": Plugin("launch_core.builders.noop:NoopBuilder"),
+        "docker": Plugin("launch_core.builders.docker:DockerBuilder", "docker"),
+    },
+    "registry": {
+        "local": Plugin("launch_core.registries.local:LocalDaemon", "docker"),
+        "oci": Plugin("launch_core.registries.oci:OciRegistry"),
+        "acr": Plugin("launch_core.registries.oci:AcrRegistry"),
+        "ecr": Plugin("launch_core.registries.ecr:EcrRegistry", "aws"),
+        "gcp": Plugin("launch_core.registries.gcp:ArtifactRegistry", "gcp"),
+    },
+}
+
+# Modules an extra brings: importing one of these failing means that extra is missing.
+_EXTRA_MODULES = {"docker": ("docker",), "aws": ("boto3", "botocore"),
+                  "gcp": ("google",), "kubernetes": ("kubernetes_asyncio", "kubernetes")}
+
+
+def names(kind: str) -> tuple[str, ...]:
+    """The backend names of ``kind``, sorted."""
+    return tuple(sorted(BACKENDS[kind]))
+
+
+def load_class(kind: str, name: str) -> Any:
+    """The class of the ``kind`` called ``name``, imported on first use.
+
+    Raises InvalidInput listing the available names when ``name`` is unknown, and
+    MissingExtra naming the extra to install when its module cannot be imported.
     """
-    target = table.get(name)
-    if target is None:
+    plugin = BACKENDS[kind].get(name)
+    if plugin is None:
         raise InvalidInput(f"{kind} {name!r} is not available in this version "
-                           f"(available: {', '.join(sorted(table))})")
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)()
+                           f"(available: {', '.join(names(kind))})")
+    module, _, attr = plugin.target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if plugin.extra and (exc.name or "").split(".")[0] in _EXTRA_MODULES[plugin.extra]:
+            raise MissingExtra(kind, name, plugin.extra) from None
+        raise
+
+
+def load_implementation(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    """An instance of the ``kind`` called ``name`` (see ``load_class`` for errors)."""
+    return load_class(kind, name)(*args, **kwargs)

@@ -24,12 +24,13 @@ class BuildRequest:
     """What a builder needs for one job."""
 
     item: QueueItem
-    resource: str
+    resource: str  # its name, for messages
     context: Path | None  # unpacked code or git checkout; None for image jobs
     registry: Registry
     base_image: str = DEFAULT_BASE_IMAGE
     platform: str | None = None
     log: Callable[[str], None] = print
+    needs_image: bool = True  # False: the resource runs code directly
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,11 @@ class Builder(ABC):
         """Return the image to run. Raises BuildFailed with the build's last lines."""
 
 
-_IMPLEMENTATIONS = {
-    "noop": "launch_core.builders.noop:NoopBuilder",
-    "docker": "launch_core.builders.docker:DockerBuilder",
-}
-
-
 def get_builder(name: str) -> Builder:
-    """An instance of the builder called ``name``. Raises InvalidInput when unknown."""
-    return load_implementation("builder", _IMPLEMENTATIONS, name)
+    """An instance of the builder called ``name``. Raises InvalidInput when unknown,
+    MissingExtra when its extra is not installed."""
+    builder: Builder = load_implementation("builder", name)
+    return builder
 
 
 def docker_daemon_answers() -> bool:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
+import tomllib
 from pathlib import Path
 
 from launch_core.errors import InvalidInput
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 GENERATED_NAME = ".relaunch.Dockerfile"
 APP_DIR = "/app"

@@ -14,7 +14,7 @@ class NoopBuilder(Builder):
 
     def build(self, request: BuildRequest) -> BuildResult:
         image = request.item.spec.image
-        if image is None and request.resource != "local-process":
+        if image is None and request.needs_image:
             raise InvalidInput(f"builder noop cannot run a code or git job on "
                                f"{request.resource}; use an image (-d) or the docker builder")
         return BuildResult(image, built=False)

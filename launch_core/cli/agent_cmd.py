@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -34,23 +35,27 @@ def launch_agent(
                                                  "entity": entity})
     if max(verbose, loaded.verbosity) >= 2:  # -v -v or verbosity: 2: debug logs
         logging.getLogger("prefect").setLevel(logging.DEBUG)
-    from flows.agent_loop import SHUTDOWN_REQUESTED
     from flows.launch_agent import launch_agent as agent_flow
+    from flows.runtime import register_stop
+    from launch_core.agent import StopSignal
 
     outcome: dict[str, Any] = {}
+    stop, stop_key = StopSignal(), f"cli-{os.getpid()}"
+    register_stop(stop_key, stop)
 
     def run() -> None:
         try:
             outcome["launched"] = asyncio.run(agent_flow(
                 queues=queues, max_jobs=max_jobs, entity=entity, config_path=config,
-                config_block=config_block, until_idle=until_idle))
+                config_block=config_block, until_idle=until_idle, stop_key=stop_key))
         except BaseException as exc:  # re-raised in the main thread below
             outcome["error"] = exc
 
-    # The main thread keeps the signals: SIGINT/SIGTERM stop claiming, give running
-    # monitors a moment and release leases (jobs keep running; another agent adopts).
+    # The main thread keeps the signals (Prefect's engine owns SIGTERM in flow
+    # threads): SIGINT/SIGTERM stop claiming, give running monitors a moment and
+    # release leases (jobs keep running; another agent adopts).
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: SHUTDOWN_REQUESTED.set())
+        signal.signal(signum, lambda *_: stop.set())
     worker = threading.Thread(target=run, name="relaunch-agent")
     worker.start()
     while worker.is_alive():

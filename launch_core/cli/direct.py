@@ -10,7 +10,6 @@ from typing import Any
 from launch_core import api
 from launch_core.errors import LaunchError, NotFound
 from launch_core.store import QueueStore
-from launch_core.store.states import CLAIMED
 
 DIRECT_QUEUE = "relaunch-direct"
 
@@ -27,8 +26,7 @@ def run_direct(store: QueueStore, fields: dict[str, Any], *, entity: str | None,
                          description="jobs run directly by `relaunch launch` without -q")
     item = api.launch(store, DIRECT_QUEUE, fields, entity=entity, code_dir=code_dir)
     actor = f"cli-{os.getpid()}"
-    store.transition(item.id, CLAIMED, actor=actor, agent_id=actor,
-                     lease_expires_at=store.clock() + 24 * 3600)
+    item = store.claim_item(item.id, actor, lease_seconds=24 * 3600)
     from flows.launch_job import launch_job
     from flows.runtime import register_config
     from launch_core.config import load_agent_config
@@ -37,7 +35,8 @@ def run_direct(store: QueueStore, fields: dict[str, Any], *, entity: str | None,
                                          .render_as_string(hide_password=False)})
     register_config(actor, config)
     try:
-        state = asyncio.run(launch_job(item_id=item.id, queue_name=DIRECT_QUEUE, actor=actor))
+        state = asyncio.run(launch_job(item_id=item.id, queue_name=DIRECT_QUEUE, actor=actor,
+                                       claim_token=item.claim_token))
     except Exception as exc:
         raise LaunchError(f"job {item.id} failed: {exc}") from None
     return item.id, state

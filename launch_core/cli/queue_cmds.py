@@ -20,8 +20,8 @@ VariablesOption = typer.Option(None, "--template-variables",
 @app.command("create")
 def create(
     name: str,
-    resource: str = typer.Option(..., "-r", "--resource", help="local-process, "
-                                 "local-container, kubernetes, sagemaker or vertex."),
+    resource: str = typer.Option(..., "-r", "--resource", help="Where its jobs run "
+                                 "(a resource name: local-process, local-container)."),
     entity: str | None = EntityOption,
     prioritization: bool = typer.Option(False, "--prioritization"),
     config: str | None = ConfigOption,

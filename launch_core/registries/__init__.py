@@ -6,19 +6,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from launch_core.plugins import load_class, names
 from launch_core.registries.base import (
     Registry,
     RegistryAuth,
     RegistryAuthError,
     RegistryError,
 )
-from launch_core.registries.ecr import ECR_HOST, EcrRegistry
-from launch_core.registries.gcp import ArtifactRegistry
-from launch_core.registries.local import LocalDaemon
-from launch_core.registries.oci import OciRegistry
+from launch_core.registries.ecr import ECR_HOST
 
 _GCP_HOST = re.compile(r"(^|\.)gcr\.io$|-docker\.pkg\.dev$")
-KINDS = ("oci", "ecr", "gcp", "acr")
+_ALIASES = {"gcr": "gcp"}  # the legacy ``registry.type`` names
 
 
 def detect_kind(destination: str) -> str:
@@ -33,27 +31,31 @@ def detect_kind(destination: str) -> str:
     return "oci"
 
 
-def make_registry(destination: str | None, kind: str | None = None, *,
-                  auth: RegistryAuth | None = None, aws_session: Any = None,
-                  gcp_credentials: Any = None, region: str | None = None) -> Registry:
-    """The registry for ``destination`` (the local daemon when there is none).
+def registry_class(destination: str | None, kind: str | None = None) -> type[Registry]:
+    """The registry class for ``destination`` (the local daemon when there is none).
 
     ``kind`` (ecr, gcr/gcp, acr, oci) overrides detection from the host, e.g. an
-    ECR token used against another endpoint. Raises RegistryError for a bad one.
+    ECR token used against another endpoint. Raises RegistryError for an unknown one.
     """
     if not destination:
-        return LocalDaemon()
-    kind = {"gcr": "gcp"}.get(kind or "", kind) or detect_kind(destination)
-    if kind == "ecr":
-        return EcrRegistry(destination, session=aws_session, region=region)
-    if kind == "gcp":
-        return ArtifactRegistry(destination, credentials=gcp_credentials)
-    if kind in ("oci", "acr"):
-        registry = OciRegistry(destination, auth=auth)
-        registry.kind = kind
-        return registry
-    raise RegistryError(f"registry type {kind!r} is not supported (use one of {KINDS})")
+        return load_class("registry", "local")  # type: ignore[no-any-return]
+    kind = _ALIASES.get(kind or "", kind) or detect_kind(destination)
+    if kind == "local" or kind not in names("registry"):
+        pushed = [name for name in names("registry") if name != "local"]
+        raise RegistryError(f"registry type {kind!r} is not supported (use one of "
+                            f"{', '.join(pushed)})")
+    return load_class("registry", kind)  # type: ignore[no-any-return]
+
+
+def make_registry(destination: str | None, kind: str | None = None, *,
+                  credentials: Any = None, region: str | None = None) -> Registry:
+    """The registry for ``destination`` with ``credentials`` of its kind (see
+    ``registry_class``). Raises RegistryError for a bad one."""
+    cls = registry_class(destination, kind)
+    if not destination:
+        return cls()
+    return cls(destination, credentials=credentials, region=region)
 
 
 __all__ = ["Registry", "RegistryAuth", "RegistryAuthError", "RegistryError", "detect_kind",
-           "make_registry"]
+           "make_registry", "registry_class"]

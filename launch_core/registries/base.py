@@ -36,16 +36,31 @@ class RegistryAuth:
 
 
 class Registry(ABC):
-    """An image destination: ``host/repository``, images tagged by content hash."""
+    """An image destination: ``host/repository``, images tagged by content hash.
+
+    A registry declares the Prefect block type its credentials come from
+    (``credentials_block``, ``module:Class``) and turns a loaded block into the
+    ``credentials`` its constructor takes (``credentials_from_block``).
+    """
 
     kind: str
+    pushes = True  # False: images stay where they were built
+    credentials_block: str = "prefect_docker.credentials:DockerRegistryCredentials"
 
-    def __init__(self, destination: str) -> None:
+    def __init__(self, destination: str, *, credentials: Any = None,
+                 region: str | None = None) -> None:
         host, _, repository = destination.partition("/")
         if not host or not repository:
             raise RegistryError(f"registry destination {destination!r}: expected "
                                 "HOST/REPOSITORY (no tag)")
         self.host, self.repository = host, repository.rstrip("/")
+        self.credentials, self.region = credentials, region
+
+    @staticmethod
+    def credentials_from_block(block: Any) -> Any:
+        """The ``credentials`` for the constructor from a loaded credentials block
+        (a DockerRegistryCredentials: username and password)."""
+        return RegistryAuth(block.username, block.password.get_secret_value())
 
     def image(self, tag: str) -> str:
         """The full image reference for ``tag``."""

@@ -16,18 +16,23 @@ class EcrRegistry(Registry):
     default chain). The region comes from the host or the session."""
 
     kind = "ecr"
+    credentials_block = "prefect_aws:AwsCredentials"
 
-    def __init__(self, destination: str, session: Any = None,
+    def __init__(self, destination: str, *, credentials: Any = None,
                  region: str | None = None) -> None:
-        super().__init__(destination)
+        super().__init__(destination, credentials=credentials, region=region)
         match = ECR_HOST.match(self.host)
         self.region = region or (match.group(2) if match else None)
-        self._session = session
+
+    @staticmethod
+    def credentials_from_block(block: Any) -> Any:
+        """A boto3 session from an AwsCredentials block."""
+        return block.get_boto3_session()
 
     def auth(self) -> RegistryAuth:
         import boto3
 
-        session = self._session or boto3.session.Session()
+        session = self.credentials or boto3.session.Session()
         client = session.client("ecr", region_name=self.region or session.region_name)
         try:
             data = client.get_authorization_token()["authorizationData"][0]

@@ -14,17 +14,19 @@ class ArtifactRegistry(Registry):
     GcpCredentials block's) or application-default credentials."""
 
     kind = "gcp"
+    credentials_block = "prefect_gcp:GcpCredentials"
 
-    def __init__(self, destination: str, credentials: Any = None) -> None:
-        super().__init__(destination)
-        self._credentials = credentials
+    @staticmethod
+    def credentials_from_block(block: Any) -> Any:
+        """Google credentials from a GcpCredentials block's service account."""
+        return block.get_credentials_from_service_account()
 
     def auth(self) -> RegistryAuth:
         try:
             import google.auth
             import google.auth.transport.requests
 
-            credentials = self._credentials
+            credentials = self.credentials
             if credentials is None:
                 credentials, _ = google.auth.default(scopes=_SCOPES)
             credentials.refresh(google.auth.transport.requests.Request())

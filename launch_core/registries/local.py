@@ -11,9 +11,11 @@ class LocalDaemon(Registry):
     """The local daemon as the image store: exists() asks the daemon, push() does nothing."""
 
     kind = "local"
+    pushes = False
 
     def __init__(self, repository: str = "relaunch/job", client: Any = None) -> None:
         self.host, self.repository, self._client = "", repository, client
+        self.credentials, self.region = None, None
 
     def image(self, tag: str) -> str:
         return f"{self.repository}:{tag}"

@@ -15,12 +15,16 @@ class OciRegistry(Registry):
 
     kind = "oci"
 
-    def __init__(self, destination: str, auth: RegistryAuth | None = None) -> None:
-        super().__init__(destination)
-        self._auth = auth
-
     def auth(self) -> RegistryAuth | None:
-        return self._auth or docker_config_auth(self.host)
+        credentials: RegistryAuth | None = self.credentials
+        return credentials or docker_config_auth(self.host)
+
+
+class AcrRegistry(OciRegistry):
+    """Azure Container Registry: an OCI registry with admin or service-principal
+    credentials."""
+
+    kind = "acr"
 
 
 def docker_config_auth(host: str) -> RegistryAuth | None:

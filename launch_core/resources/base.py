@@ -1,13 +1,32 @@
-"""The resource interface: where a job runs. One module per implementation."""
+"""The resource interface: where a job runs. One module per implementation, one
+line per implementation in ``launch_core.plugins``."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from launch_core.errors import InvalidInput
 from launch_core.plugins import load_implementation
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Which run of a job: its run id and how many times it was resumed. A resource
+    names the run from it (``name``), so asking to start it twice starts it once."""
+
+    run_id: str
+    resume_count: int = 0
+    run_dir: Path = Path(".")  # where a resource on the agent's host keeps run files
+
+    @property
+    def name(self) -> str:
+        suffix = f"-r{self.resume_count}" if self.resume_count else ""
+        return f"relaunch-{self.run_id}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -24,39 +43,78 @@ class JobContext:
     workdir: Path | None
     image: str | None = None
     pull_auth: dict[str, str] | None = field(default=None, repr=False)
+    resume_count: int = 0
 
     @property
     def argv(self) -> list[str]:
         return [*(self.entry_point or []), *self.args]
+
+    @property
+    def ref(self) -> RunRef:
+        return RunRef(self.run_id, self.resume_count, self.run_dir)
 
 
 @dataclass(frozen=True)
 class RunStatus:
     """What a resource reports about a run."""
 
-    state: str  # "running", "finished" or "failed"
+    state: str  # "running", "finished", "failed" (or "preempted", if reports_preemption)
     exit_code: int | None = None
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
-        return self.state in ("finished", "failed")
+        return self.state in ("finished", "failed", "preempted")
+
+
+class Options(BaseModel):
+    """Base of a resource's options: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Resource(ABC):
-    """Starts, watches and stops runs. ``handle`` is JSON, stored in the item."""
+    """Starts, watches and stops runs. ``handle`` is JSON, stored in the item.
 
-    name: str
-    poll_interval: float = 0.25  # seconds between two status checks of a run
+    Capabilities are class attributes, so code outside this module asks them
+    instead of a resource's name.
+    """
 
-    @abstractmethod
+    name: ClassVar[str]
+    options: ClassVar[type[Options]] = Options  # the queue config's allowed keys
+    needs_image: ClassVar[bool] = True  # False: runs the job's code directly
+    runs_on_agent_host: ClassVar[bool] = False  # its runs live on the agent's machine
+    reports_preemption: ClassVar[bool] = False  # status() may say "preempted"
+    poll_interval: ClassVar[float] = 0.25  # seconds between two status checks of a run
+
     def validate(self, config: dict[str, Any]) -> None:
-        """Raise InvalidInput naming the option when the final config is not allowed."""
+        """Raise InvalidInput naming the option (its JSON path) when the final config
+        is not allowed."""
+        self.parse_options(config)
+
+    def parse_options(self, config: dict[str, Any]) -> Any:
+        """The config as this resource's options model. Raises InvalidInput."""
+        try:
+            return self.options.model_validate(config)
+        except ValidationError as exc:
+            raise InvalidInput(self._option_error(exc.errors()[0])) from None
+
+    def _option_error(self, error: Any) -> str:
+        path = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+            allowed = ", ".join(sorted(self.options.model_fields)) or "none"
+            return f"{self.name}: option {path!r} is not allowed (allowed: {allowed})"
+        return f"{self.name}: option {path!r}: {error['msg']}"
 
     @abstractmethod
     def submit(self, job: JobContext) -> dict[str, Any]:
-        """Start the run; return its handle (enough to re-adopt it from another agent)."""
+        """Start the run named by ``job.ref`` unless it was started already; return
+        its handle (enough to re-adopt it from another agent)."""
+
+    @abstractmethod
+    def find(self, ref: RunRef) -> dict[str, Any] | None:
+        """The handle of the run ``ref`` names if it was started, else None."""
 
     @abstractmethod
     def status(self, handle: dict[str, Any]) -> RunStatus:
@@ -74,12 +132,6 @@ class Resource(ABC):
         """Release what the run left behind once its result is recorded."""
 
 
-_IMPLEMENTATIONS = {
-    "local-process": "launch_core.resources.local_process:LocalProcessResource",
-    "local-container": "launch_core.resources.local_container:LocalContainerResource",
-}
-
-
 def read_log_file(path: str, offset: int) -> tuple[str, int]:
     """Text of a run's log file from ``offset`` on, and the new offset."""
     try:
@@ -92,5 +144,7 @@ def read_log_file(path: str, offset: int) -> tuple[str, int]:
 
 
 def get_resource(name: str) -> Resource:
-    """An instance of the resource called ``name``. Raises InvalidInput when unknown."""
-    return load_implementation("resource", _IMPLEMENTATIONS, name)
+    """An instance of the resource called ``name``. Raises InvalidInput when unknown,
+    MissingExtra when its extra is not installed."""
+    resource: Resource = load_implementation("resource", name)
+    return resource

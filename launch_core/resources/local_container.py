@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext, Resource, RunStatus, read_log_file
+from launch_core.resources.base import (
+    JobContext,
+    Options,
+    Resource,
+    RunRef,
+    RunStatus,
+    read_log_file,
+)
 
-# docker run options a queue may set (dashes or underscores); anything else is refused.
-_OPTIONS = {"cpus", "memory", "gpus", "shm_size", "env", "workdir", "ulimits", "network",
-            "name", "labels", "user"}
-_NETWORKS = {"none", "host"}
+
+class LocalContainerOptions(Options):
+    """The ``docker run`` options a queue may set (dashes or underscores)."""
+
+    cpus: float | None = Field(default=None, gt=0)
+    memory: str | int | None = None
+    gpus: int | Literal["all"] | None = None
+    shm_size: str | int | None = None
+    env: dict[str, Any] = {}
+    workdir: str | None = None
+    ulimits: dict[str, int] = {}
+    network: Literal["none", "host"] = "none"
+    labels: dict[str, Any] = {}
+    user: str | None = None
 
 
 def _normalise(config: dict[str, Any]) -> dict[str, Any]:
@@ -20,67 +39,84 @@ def _normalise(config: dict[str, Any]) -> dict[str, Any]:
 
 
 class LocalContainerResource(Resource):
-    """Each run is a detached container labelled with its item and run ids."""
+    """Each run is a detached container named after the run (``relaunch-<run id>``),
+    labelled with its item and run ids. Created, then started: a second submit of
+    the same run finds the container and starts nothing new."""
 
     name = "local-container"
+    options = LocalContainerOptions
+    runs_on_agent_host = True
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
 
-    def validate(self, config: dict[str, Any]) -> None:
-        options = _normalise(config)
-        for key in options:
-            if key not in _OPTIONS:
-                raise InvalidInput(f"local-container: option {key!r} is not allowed "
-                                   f"(allowed: {', '.join(sorted(_OPTIONS))})")
-        if "network" in options and options["network"] not in _NETWORKS:
-            raise InvalidInput(f"local-container: network {options['network']!r} is not "
-                               f"allowed (allowed: {', '.join(sorted(_NETWORKS))})")
-        for key in ("env", "labels", "ulimits"):
-            if key in options and not isinstance(options[key], dict):
-                raise InvalidInput(f"local-container: option {key!r} must be a mapping")
+    def parse_options(self, config: dict[str, Any]) -> Any:
+        return super().parse_options(_normalise(config))
 
     def submit(self, job: JobContext) -> dict[str, Any]:
+        import docker
+
         if not job.image:
             raise InvalidInput("local-container: the job has no image")
+        existing = self.find(job.ref)
+        if existing is not None:
+            return existing
         self._ensure_image(job.image, job.pull_auth)
-        container = self._docker().containers.run(job.image, **self._run_options(job))
-        job.run_dir.mkdir(parents=True, exist_ok=True)
-        return {"container_id": container.id, "image": job.image,
-                "log": str(job.run_dir / "output.log")}
+        try:
+            self._docker().containers.create(job.image, **self._run_options(job))
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: the name exists, another submit was first
+                raise
+        handle = self.find(job.ref)
+        if handle is None:
+            raise InvalidInput(f"local-container: container {job.ref.name} vanished")
+        return handle
+
+    def find(self, ref: RunRef) -> dict[str, Any] | None:
+        """The run's container, started if an earlier submit only created it."""
+        import docker
+
+        try:
+            container = self._docker().containers.get(ref.name)
+        except docker.errors.NotFound:
+            return None
+        if container.status == "created":
+            container.start()
+        return {"container_id": container.id, "name": ref.name,
+                "image": container.attrs["Config"]["Image"],
+                "log": str(ref.run_dir / "output.log")}
 
     def _run_options(self, job: JobContext) -> dict[str, Any]:
         import docker
 
-        options = _normalise(job.config)
-        env = {**{str(k): str(v) for k, v in (options.get("env") or {}).items()}, **job.env}
+        options = self.parse_options(job.config)
+        env = {**{str(k): str(v) for k, v in options.env.items()}, **job.env}
+        job.run_dir.mkdir(parents=True, exist_ok=True)
         run: dict[str, Any] = {
-            "command": job.args or None, "environment": env, "detach": True,
-            "network_mode": options.get("network", "none"),
-            "labels": {**{str(k): str(v) for k, v in (options.get("labels") or {}).items()},
+            "name": job.ref.name, "command": job.args or None, "environment": env,
+            "network_mode": options.network,
+            "labels": {**{str(k): str(v) for k, v in options.labels.items()},
                        "relaunch.item": str(job.item_id), "relaunch.run": job.run_id},
         }
         if job.entry_point:
             run["entrypoint"] = job.entry_point
-        if "cpus" in options:
-            run["nano_cpus"] = int(float(options["cpus"]) * 1e9)
-        if "memory" in options:
-            run["mem_limit"] = options["memory"]
-        if "shm_size" in options:
-            run["shm_size"] = options["shm_size"]
-        if "workdir" in options:
-            run["working_dir"] = options["workdir"]
-        if "name" in options:
-            run["name"] = options["name"]
-        if "user" in options:
-            run["user"] = options["user"]
-        if "gpus" in options:
-            count = -1 if options["gpus"] in ("all", -1) else int(options["gpus"])
+        if options.cpus is not None:
+            run["nano_cpus"] = int(options.cpus * 1e9)
+        if options.memory is not None:
+            run["mem_limit"] = options.memory
+        if options.shm_size is not None:
+            run["shm_size"] = options.shm_size
+        if options.workdir is not None:
+            run["working_dir"] = options.workdir
+        if options.user is not None:
+            run["user"] = options.user
+        if options.gpus is not None:
+            count = -1 if options.gpus in ("all", -1) else int(options.gpus)
             run["device_requests"] = [docker.types.DeviceRequest(count=count,
                                                                  capabilities=[["gpu"]])]
-        if "ulimits" in options:
-            run["ulimits"] = [docker.types.Ulimit(name=n, soft=int(v), hard=int(v))
-                              for n, v in options["ulimits"].items()]
+        if options.ulimits:
+            run["ulimits"] = [docker.types.Ulimit(name=n, soft=v, hard=v)
+                              for n, v in options.ulimits.items()]
         return run
 
     def _ensure_image(self, image: str, auth: dict[str, str] | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -11,46 +12,84 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext, Resource, RunStatus, read_log_file
+from launch_core.errors import InvalidInput, LaunchError
+from launch_core.resources.base import (
+    JobContext,
+    Options,
+    Resource,
+    RunRef,
+    RunStatus,
+    read_log_file,
+)
 
 _RUNNER = Path(__file__).with_name("_runner.py")
-_ALLOWED_OPTIONS = {"env"}
+_ALREADY_STARTED = 75  # the runner's exit code when the run was started before
+_CLAIM_WAIT = 30.0  # seconds a fresh runner gets to claim its run
+
+
+class LocalProcessOptions(Options):
+    """What a local-process queue may set."""
+
+    env: dict[str, Any] = {}
 
 
 class LocalProcessResource(Resource):
-    """Each run is a runner process in its own session, writing an exit-code file."""
+    """Each run is a runner process in its own session, writing an exit-code file.
+
+    The runner claims the run by creating ``<run dir>/<run name>.json`` exclusively,
+    so a run is started once even if two agents (or one agent twice) ask.
+    """
 
     name = "local-process"
+    options = LocalProcessOptions
+    needs_image = False
+    runs_on_agent_host = True
     poll_interval = 0.05  # a file stat: cheap, and it bounds how late the end is seen
 
     def __init__(self) -> None:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
-    def validate(self, config: dict[str, Any]) -> None:
-        for key in config:
-            if key not in _ALLOWED_OPTIONS:
-                raise InvalidInput(f"local-process: option {key!r} is not allowed "
-                                   f"(allowed: {', '.join(sorted(_ALLOWED_OPTIONS))})")
-        env = config.get("env", {})
-        if not isinstance(env, dict):
-            raise InvalidInput("local-process: option 'env' must be a mapping")
-
     def submit(self, job: JobContext) -> dict[str, Any]:
         if not job.argv:
             raise InvalidInput("local-process: the job has no entry point (-E)")
-        log_path, exit_path = job.run_dir / "output.log", job.run_dir / "exit_code"
+        existing = self.find(job.ref)
+        if existing is not None:
+            return existing
+        claim, exit_path = _files(job.ref)
         job.run_dir.mkdir(parents=True, exist_ok=True)
-        exit_path.unlink(missing_ok=True)
-        with open(log_path, "ab") as log:
+        with open(job.run_dir / "output.log", "ab") as log:
             proc = subprocess.Popen(
                 # -I -S: the runner is stdlib only; skipping site-packages saves a start-up.
-                [sys.executable, "-I", "-S", str(_RUNNER), str(exit_path), "--", *job.argv],
+                [sys.executable, "-I", "-S", str(_RUNNER), str(claim), str(exit_path), "--",
+                 *job.argv],
                 cwd=job.workdir, env=job.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         self._children[proc.pid] = proc
-        return {"pid": proc.pid, "log": str(log_path), "exit_file": str(exit_path),
-                "started": _start_time(proc.pid)}
+        return self._claimed_by(proc, job.ref)
+
+    def _claimed_by(self, proc: subprocess.Popen[bytes], ref: RunRef) -> dict[str, Any]:
+        """Wait for the runner to claim the run; the handle of whichever runner did."""
+        deadline = time.monotonic() + _CLAIM_WAIT
+        while time.monotonic() < deadline:
+            handle = self.find(ref)
+            if handle is not None:
+                if handle["pid"] != proc.pid:  # another runner had it: ours ran nothing
+                    self._reap(proc.pid)
+                return handle
+            if proc.poll() is not None and proc.returncode != _ALREADY_STARTED:
+                raise LaunchError(f"local-process: the runner of {ref.name} exited "
+                                  f"({proc.returncode}) before starting the job")
+            time.sleep(0.005)
+        raise LaunchError(f"local-process: the runner of {ref.name} did not start")
+
+    def find(self, ref: RunRef) -> dict[str, Any] | None:
+        claim, exit_path = _files(ref)
+        try:
+            runner = json.loads(claim.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return {"pid": runner["pid"], "started": runner["started"],
+                "log": str(ref.run_dir / "output.log"), "exit_file": str(exit_path)}
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
         exit_file = Path(handle["exit_file"])
@@ -94,6 +133,11 @@ class LocalProcessResource(Resource):
         child = self._children.pop(pid, None)
         if child is not None:
             child.wait()
+
+
+def _files(ref: RunRef) -> tuple[Path, Path]:
+    """The run's claim file (the runner's pid) and its exit-code file."""
+    return ref.run_dir / f"{ref.name}.json", ref.run_dir / f"{ref.name}.exit"
 
 
 def _start_time(pid: int) -> int | None:

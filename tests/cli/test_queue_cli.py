@@ -10,7 +10,7 @@ CONFIG = json.dumps({"resources": {"gpus": "{{ gpus }}"}})
 
 
 def test_create_then_list_and_show_as_json(relaunch):
-    created = relaunch("queue", "create", "gpu", "-r", "kubernetes", "--config", CONFIG,
+    created = relaunch("queue", "create", "gpu", "-r", "local-container", "--config", CONFIG,
                        "--template-variables", VARS, "--json")
     assert created.code == 0, created.err
     listed = relaunch("queue", "list", "--json").json()

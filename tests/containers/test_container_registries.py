@@ -18,7 +18,7 @@ from launch_core.registries.base import RegistryAuthError, RegistryError
 from launch_core.registries.ecr import EcrRegistry
 from launch_core.registries.gcp import ArtifactRegistry
 from launch_core.registries.local import LocalDaemon
-from launch_core.registries.oci import OciRegistry
+from launch_core.registries.oci import AcrRegistry, OciRegistry
 from tests.containers.conftest import (
     aws_env,
     create_queue,
@@ -150,7 +150,7 @@ def test_ecr_auth_against_moto_gives_user_aws_and_a_password(moto_server, monkey
     for key, value in aws_env(moto_server).items():
         monkeypatch.setenv(key, value)
     registry = EcrRegistry("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
-                           session=boto3.session.Session())
+                           credentials=boto3.session.Session())
     assert registry.region == "us-east-1"
     moto_calls(moto_server)
     auth = registry.auth()
@@ -172,7 +172,7 @@ def test_ecr_auth_without_credentials_is_an_auth_error(moto_server, monkeypatch,
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     registry = EcrRegistry("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
-                           session=boto3.session.Session(region_name="us-east-1"))
+                           credentials=boto3.session.Session(region_name="us-east-1"))
     with pytest.raises(RegistryAuthError, match="ECR token for 123456789012"):
         registry.auth()
 
@@ -183,7 +183,7 @@ def test_ecr_auth_without_credentials_is_an_auth_error(moto_server, monkeypatch,
     ("us-central1-docker.pkg.dev/project/repo/app", "gcp", ArtifactRegistry),
     ("gcr.io/project/app", "gcp", ArtifactRegistry),
     ("eu.gcr.io/project/app", "gcp", ArtifactRegistry),
-    ("myteam.azurecr.io/app", "acr", OciRegistry),
+    ("myteam.azurecr.io/app", "acr", AcrRegistry),
     ("127.0.0.1:5000/relaunch-test/app", "oci", OciRegistry),
     ("registry.example.com/team/app", "oci", OciRegistry),
     ("amazonaws.com.evil.example/app", "oci", OciRegistry),

@@ -33,7 +33,8 @@ def test_push_to_an_unreachable_registry_is_retried_then_fails(docker_env, names
 
 def test_push_with_wrong_password_fails_at_once_without_the_password(docker_env, names):
     auth = RegistryAuth(docker_env.user, "definitely-wrong-pw-42")
-    registry = make_registry(f"{docker_env.auth_registry}/{names.repository}", "oci", auth=auth)
+    registry = make_registry(f"{docker_env.auth_registry}/{names.repository}", "oci",
+                             credentials=auth)
     image = _tagged(docker_env, registry.image("denied"))
     lines: list[str] = []
     try:

@@ -16,7 +16,7 @@ GPUS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8, "default": 1}}
 def queue(config: dict | None = None, variables: dict | None = None,
           **fields: object) -> QueueDefinition:
     return QueueDefinition.model_validate(
-        {"entity": "team", "name": "gpu-q", "resource": "kubernetes",
+        {"entity": "team", "name": "gpu-q", "resource": "local-container",
          "config": config or {}, "template_variables": variables or {}, **fields})
 
 

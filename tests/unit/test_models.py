@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from launch_core.models import LaunchSpec, QueueDefinition, TemplateVariable
+from launch_core.plugins import names
 
 SHA = "sha256:" + "a" * 64
 
@@ -34,16 +35,21 @@ def test_invalid_queue_and_entity_names_are_rejected(field: str, name: str) -> N
     assert info.value.errors()[0]["loc"] == (field,)
 
 
-@pytest.mark.parametrize("resource", ["local-process", "local-container", "kubernetes",
-                                      "sagemaker", "vertex"])
-def test_known_resources_are_accepted(resource: str) -> None:
+@pytest.mark.parametrize("resource", names("resource"))
+def test_resources_of_the_backend_table_are_accepted(resource: str) -> None:
     assert queue(resource=resource).resource == resource
 
 
-@pytest.mark.parametrize("resource", ["docker", "", "Kubernetes", None])
+@pytest.mark.parametrize("resource", ["docker", "", "Kubernetes", None, "no-such-backend"])
 def test_unknown_resource_is_rejected(resource: object) -> None:
     with pytest.raises(ValidationError):
         queue(resource=resource)
+
+
+def test_a_resource_outside_the_backend_table_is_rejected_naming_the_available_ones(
+        ) -> None:
+    with pytest.raises(ValidationError, match=r"'slurm' is not available.*local-process"):
+        queue(resource="slurm")
 
 
 def test_unknown_queue_field_is_rejected() -> None:

@@ -15,7 +15,7 @@ ENV = {"SECRET": "hunter2", "HOME": "/root"}
 
 def queue(config: dict, variables: dict | None = None, **fields: object) -> QueueDefinition:
     return QueueDefinition.model_validate(
-        {"entity": "team", "name": "q", "resource": "kubernetes", "config": config,
+        {"entity": "team", "name": "q", "resource": "local-container", "config": config,
          "template_variables": variables or {}, **fields}
     )
 
