@@ -5,6 +5,7 @@ one file and one line here; nothing else branches on a backend's name."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +39,10 @@ BACKENDS: dict[str, dict[str, Plugin]] = {
     },
 }
 
-# Modules an extra brings: importing one of these failing means that extra is missing.
-_EXTRA_MODULES = {"docker": ("docker",), "aws": ("boto3", "botocore"),
-                  "gcp": ("google",), "kubernetes": ("kubernetes_asyncio", "kubernetes")}
+# A module each extra brings: when it is missing, so is the extra. Backends import
+# their dependencies lazily, so this is checked when a backend is loaded.
+EXTRA_MODULES = {"postgres": "psycopg", "docker": "docker", "aws": "boto3",
+                 "gcp": "google.auth", "kubernetes": "kubernetes_asyncio"}
 
 
 def names(kind: str) -> tuple[str, ...]:
@@ -58,13 +60,18 @@ def load_class(kind: str, name: str) -> Any:
     if plugin is None:
         raise InvalidInput(f"{kind} {name!r} is not available in this version "
                            f"(available: {', '.join(names(kind))})")
+    if plugin.extra and not has_module(EXTRA_MODULES[plugin.extra]):
+        raise MissingExtra(kind, name, plugin.extra)
     module, _, attr = plugin.target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def has_module(name: str) -> bool:
+    """Whether ``name`` can be imported (without importing it)."""
     try:
-        return getattr(importlib.import_module(module), attr)
-    except ModuleNotFoundError as exc:
-        if plugin.extra and (exc.name or "").split(".")[0] in _EXTRA_MODULES[plugin.extra]:
-            raise MissingExtra(kind, name, plugin.extra) from None
-        raise
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or None in sys.modules
+        return False
 
 
 def load_implementation(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:

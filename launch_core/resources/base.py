@@ -105,6 +105,9 @@ class Resource(ABC):
         if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
             allowed = ", ".join(sorted(self.options.model_fields)) or "none"
             return f"{self.name}: option {path!r} is not allowed (allowed: {allowed})"
+        if error["type"] in ("literal_error", "enum"):
+            return (f"{self.name}: option {path!r}: {error['input']!r} is not allowed "
+                    f"({error['msg']})")
         return f"{self.name}: option {path!r}: {error['msg']}"
 
     @abstractmethod

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from launch_core.errors import StoreError
+from launch_core.errors import MissingExtra, StoreError
+from launch_core.plugins import EXTRA_MODULES, has_module
 
 # Bump together with a new file in migrations/versions (a test checks they agree).
 SCHEMA_HEAD = "0002"
@@ -46,6 +47,8 @@ def create_store_engine(url: str | None = None) -> Engine:
     if resolved.get_backend_name() == "sqlite":
         return _sqlite_engine(resolved)
     if resolved.get_backend_name() == "postgresql":
+        if not has_module(EXTRA_MODULES["postgres"]):
+            raise MissingExtra("queue store", "postgresql", "postgres")
         return create_engine(resolved, pool_pre_ping=True, pool_size=2, max_overflow=8)
     raise StoreError(f"database: unsupported URL scheme {resolved.drivername!r} "
                      "(use sqlite:/// or postgresql://)")

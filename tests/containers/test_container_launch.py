@@ -132,7 +132,7 @@ def test_volumes_option_is_rejected_at_merge(relaunch, store, docker_env, names,
 def test_bridge_network_is_rejected_at_merge(relaunch, store, docker_env, names, tmp_path):
     item = _failed_at_agent(relaunch, store, docker_env, names, tmp_path,
                             {"network": "bridge"})
-    assert "network 'bridge' is not allowed" in item.reason
+    assert "option 'network': 'bridge' is not allowed" in item.reason
 
 
 def test_forbidden_option_from_resource_args_is_rejected_at_merge(
@@ -181,9 +181,10 @@ def test_bad_dockerfile_instruction_fails_at_stage_build(
 def test_dockerfile_override_flag_is_used_over_the_jobs_own_dockerfile(
         relaunch, api, store, docker_env, names, tmp_path):
     custom = (f"FROM {docker_env.base_image}\nCOPY . /app\nWORKDIR /app\n"
-              "ENV MARKER=from-custom-dockerfile\n"
-              'ENTRYPOINT ["python3", "-c", "import os; print(os.environ[\'MARKER\'])"]\n')
-    code = write_code(tmp_path / "job", Dockerfile=f"FROM {docker_env.base_image}\nRUN false\n",
+              "ENV MARKER=from-custom-dockerfile\n")
+    # the submitter's entry point (-E python3 main.py) runs in the image built from it
+    code = write_code(tmp_path / "job", main="import os; print(os.environ['MARKER'])\n",
+                      Dockerfile=f"FROM {docker_env.base_image}\nRUN false\n",
                       custom__Dockerfile=custom)
     create_queue(relaunch, names.queue, names)
     job = enqueue(relaunch, names.queue, code, "-D", "custom.Dockerfile")

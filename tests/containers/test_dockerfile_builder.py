@@ -113,6 +113,7 @@ def _item(spec: LaunchSpec) -> QueueItem:
     now = time.time()
     return QueueItem(id=1, queue_id=1, state="building", priority=2, enqueued_at=now,
                      run_id="r1", spec=spec, attempts=0, max_attempts=3, agent_id=None,
+                     claim_token=0,
                      lease_expires_at=None, handle=None, stage=None, reason=None,
                      cancel_requested=False, resume_count=0, exit_code=None,
                      started_at=None, finished_at=None, updated_at=now)

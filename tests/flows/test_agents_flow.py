@@ -1,6 +1,6 @@
 """Agents against a PostgreSQL queue store and a real Prefect server: exactly-once
-execution across agents, max_jobs, re-adoption after kill -9 and after SIGTERM,
-cancel of a running job."""
+execution across agents, max_jobs, re-adoption after kill -9 and after SIGTERM, a
+kill -9 between starting a job and recording it, cancel of a running job."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
 from tests.flows.conftest import JOBS, read_records
 from tests.support import wait_for
+
+# The real CLI with local-process submission paused after the job started.
+PAUSED = Path(__file__).with_name("pause_after_submit.py")
 
 
 @pytest.fixture
@@ -141,3 +145,31 @@ def test_cancel_running_job_stops_its_process(relaunch, store, agents, pg_env, o
              or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3],
              "the job process to end", 30)
     assert read_records(out_dir, job) == []
+
+
+def test_kill_9_between_start_and_submitted_record_runs_the_job_once(
+        relaunch, store, agents, pg_env, out_dir, tmp_path):
+    config = tmp_path / "launch-config.yaml"
+    config.write_text("queues: [q]\nlease_seconds: 5\n")
+    assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
+    job = enqueue(relaunch, out_dir, sleep=2)
+    paused = tmp_path / "paused"
+    log = open(tmp_path / "paused-agent.log", "w")  # noqa: SIM115
+    first = subprocess.Popen([sys.executable, str(PAUSED), str(paused), "launch-agent", "-c",
+                              str(config)], env=pg_env, cwd=tmp_path, stdout=log,
+                             stderr=subprocess.STDOUT)
+    agents.append(first)
+    wait_for(paused.exists, "the job to start under the paused agent", 120)
+    assert store.get_item(job).state == "building"  # started, not recorded
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+
+    second = start_agent(pg_env, agents, tmp_path, "-c", str(config), "--until-idle")
+    assert second.wait(timeout=180) == 0, (tmp_path / "agent-1.log").read_text()[-3000:]
+    item = store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0)
+    assert len(read_records(out_dir, job)) == 1  # the job's own record: one run
+    events = store.events_for(job)
+    [submitted] = [e for e in events if e.to_state == "submitted"]
+    assert "re-attached" in (submitted.message or "")
+    assert item.handle is not None and item.handle["pid"] == int(paused.read_text())
