@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prefect import Task, task
+from prefect import Task
 from prefect.cache_policies import NO_CACHE
 
 from launch_core.pipeline import STAGES
@@ -19,7 +19,7 @@ async def _stage(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
 # fetch-config, merge-overrides, build-image, push-to-registry, submit-to-resource,
 # wait-for-completion. No result persistence or caching: each run is new work.
 TASKS: dict[str, Task[..., Any]] = {
-    name: task(_stage, name=name, cache_policy=NO_CACHE, persist_result=False)
+    name: Task(_stage, name=name, cache_policy=NO_CACHE, persist_result=False)
     for name in STAGES
 }
 

@@ -95,7 +95,7 @@ class Agent:
         self.agent_id = agent.id
         self.log.info("agent %s polling %s/%s (max_jobs %s)", agent.id, self.entity,
                       ",".join(self.config.queues), self.config.max_jobs)
-        self.stop_signal.on_set(lambda: loop.call_soon_threadsafe(self._wake.set))
+        self.stop_signal.on_set(lambda: self._wake_from(loop))
         side_stop = threading.Event()
         Heartbeat(self, loop, side_stop).start()
         if database_url(self.config.database).startswith("postgresql"):
@@ -110,6 +110,10 @@ class Agent:
             raise AgentFailed(f"agent {self.agent_id} stopped: {self._failure}; "
                               "its jobs were released")
         return claimed
+
+    def _wake_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed already
+            loop.call_soon_threadsafe(self._wake.set)
 
     def _workers(self) -> int:
         # Each job may hold one thread for a long call (a build, a push): room for

@@ -181,7 +181,8 @@ class QueueDefinition(_Model):
 
     @field_validator("template_variables")
     @classmethod
-    def _check_variable_names(cls, value: dict[str, TemplateVariable]) -> dict:
+    def _check_variable_names(cls, value: dict[str, TemplateVariable]
+                              ) -> dict[str, TemplateVariable]:
         for name in value:
             if not re.match(VARIABLE_PATTERN, name) or len(name) > 64:
                 raise ValueError(f"template variable name {name!r} must match {VARIABLE_PATTERN}")

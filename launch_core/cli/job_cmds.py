@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from launch_core import api
@@ -57,7 +59,7 @@ def status(job_id: int, as_json: bool = JsonOption) -> None:
         typer.echo(f"  waiting: {data['waiting']['summary']}")
 
 
-def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) -> dict:
+def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) -> dict[str, Any]:
     agents = [a for a in store.live_agents(entity) if queue in a.queues]
     load = store.active_counts([a.id for a in agents])
     free = sum(max(0, a.max_jobs - load[a.id]) if a.max_jobs >= 0 else 1 for a in agents)

@@ -15,7 +15,8 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def item_json(item: QueueItem, queue: str | None = None, position: int | None = None) -> dict:
+def item_json(item: QueueItem, queue: str | None = None, position: int | None = None
+              ) -> dict[str, Any]:
     """A JSON-ready view of a queue item."""
     return {
         "id": item.id, "run_id": item.run_id, "queue": queue, "state": item.state,
@@ -28,7 +29,7 @@ def item_json(item: QueueItem, queue: str | None = None, position: int | None = 
     }
 
 
-def queue_json(queue: QueueRecord, counts: dict[str, int] | None = None) -> dict:
+def queue_json(queue: QueueRecord, counts: dict[str, int] | None = None) -> dict[str, Any]:
     """A JSON-ready view of a queue definition (and its item counts)."""
     data = queue.definition.model_dump(mode="json")
     if counts is not None:

@@ -53,7 +53,7 @@ def make_registry(destination: str | None, kind: str | None = None, *,
     ``registry_class``). Raises RegistryError for a bad one."""
     cls = registry_class(destination, kind)
     if not destination:
-        return cls()
+        return cls()  # type: ignore[call-arg]  # the local daemon takes no destination
     return cls(destination, credentials=credentials, region=region)
 
 

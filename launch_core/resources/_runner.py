@@ -29,7 +29,7 @@ def main() -> int:
         _record(exit_file, 127)
         return 127
 
-    def forward(signum, _frame):
+    def forward(signum: int, _frame: object) -> None:
         child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
@@ -39,7 +39,7 @@ def main() -> int:
     return 0
 
 
-def _claim(claim_file):
+def _claim(claim_file: str) -> bool:
     """Create CLAIM_FILE with our pid, whole or not at all; False if it exists."""
     with open(f"/proc/{os.getpid()}/stat") as stat:
         started = int(stat.read().rsplit(")", 1)[1].split()[19])
@@ -55,7 +55,7 @@ def _claim(claim_file):
         os.unlink(tmp)
 
 
-def _record(exit_file, code):
+def _record(exit_file: str, code: int) -> None:
     tmp = exit_file + ".tmp"
     with open(tmp, "w") as handle:
         handle.write(str(code))
