@@ -159,6 +159,10 @@ class Agent:
 
     def _start(self, item: QueueItem, *, resume: bool) -> None:
         self.log.info("%s job %s", "re-adopting" if resume else "launching", item.id)
+        stale = self.running.get(item.id)
+        if stale is not None:  # our older claim of it lapsed: one pipeline per item
+            self.log.warning("job %s claimed again; stopping its previous pipeline", item.id)
+            stale.cancel()
         with self._held_lock:
             self._held[item.id] = item.claim_token
         self.running[item.id] = asyncio.create_task(self._launch(item, resume))
@@ -172,7 +176,8 @@ class Agent:
         except Exception as exc:
             self.log.warning("job %s failed: %s", item.id, one_line(exc))
         finally:
-            self._forget(item.id)
+            if self.running.get(item.id) is asyncio.current_task():
+                self._forget(item.id)
             self._wake.set()
 
     def _forget(self, item_id: int) -> None:

@@ -126,3 +126,33 @@ def test_the_executor_is_sized_from_max_jobs(sqlite_store: QueueStore, jobs: Job
     unlimited = agent_config.model_copy(update={"max_jobs": -1})
     assert make_agent(sqlite_store, eight)._workers() == 20
     assert make_agent(sqlite_store, unlimited)._workers() == 132
+
+
+def test_an_item_claimed_again_by_the_same_agent_has_one_pipeline(
+        jobs: Jobs, sqlite_store: QueueStore, agent_config: AgentConfig) -> None:
+    """The operator's case: the agent's lease lapsed while it was still building, the
+    sweep requeued the item and the same agent claimed it again. The first pipeline
+    is stopped; the job runs once."""
+    item = jobs.enqueue()
+    pipelines: list[int] = []
+    order: list[str] = []
+
+    async def first_is_slow(claimed: QueueItem) -> None:
+        pipelines.append(claimed.claim_token)
+        if len(pipelines) == 1:  # lapse the lease under the first pipeline
+            sqlite_store.sweep_expired(now=sqlite_store.clock() + 10)
+            try:
+                await asyncio.sleep(30)  # cancelled when the item is claimed again
+            finally:
+                order.append("first pipeline stopped")
+        else:
+            order.append("second pipeline started")
+
+    agent = make_agent(sqlite_store, agent_config, before=first_is_slow, until_idle=True)
+    asyncio.run(asyncio.wait_for(agent.run(), 60))
+    assert pipelines == [1, 2]
+    assert order == ["first pipeline stopped", "second pipeline started"]
+    assert sqlite_store.get_item(item.id).state == "finished"
+    assert jobs.runs(item) == 1
+    states = [e.to_state for e in sqlite_store.events_for(item.id)]
+    assert states.count("submitted") == 1 and states.count("claimed") == 2
