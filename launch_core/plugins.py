@@ -24,14 +24,14 @@ BACKENDS: dict[str, dict[str, Plugin]] = {
     "resource": {
         "local-process": Plugin("launch_core.resources.local_process:LocalProcessResource"),
         "local-container": Plugin(
-            "launch_core.resources.local_container:LocalContainerResource", "docker"),
+            "launch_core.resources.local_container:LocalContainerResource"),
     },
     "builder": {
         "noop": Plugin("launch_core.builders.noop:NoopBuilder"),
-        "docker": Plugin("launch_core.builders.docker:DockerBuilder", "docker"),
+        "docker": Plugin("launch_core.builders.docker:DockerBuilder"),
     },
     "registry": {
-        "local": Plugin("launch_core.registries.local:LocalDaemon", "docker"),
+        "local": Plugin("launch_core.registries.local:LocalDaemon"),
         "oci": Plugin("launch_core.registries.oci:OciRegistry"),
         "acr": Plugin("launch_core.registries.oci:AcrRegistry"),
         "ecr": Plugin("launch_core.registries.ecr:EcrRegistry", "aws"),
@@ -40,8 +40,9 @@ BACKENDS: dict[str, dict[str, Plugin]] = {
 }
 
 # A module each extra brings: when it is missing, so is the extra. Backends import
-# their dependencies lazily, so this is checked when a backend is loaded.
-EXTRA_MODULES = {"postgres": "psycopg", "docker": "docker", "aws": "boto3",
+# their dependencies lazily, so this is checked when a backend is loaded. (The Docker
+# SDK is in the base install; the docker extra brings prefect-docker's credentials.)
+EXTRA_MODULES = {"postgres": "psycopg", "docker": "prefect_docker", "aws": "boto3",
                  "gcp": "google.auth", "kubernetes": "kubernetes_asyncio"}
 
 

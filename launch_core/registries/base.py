@@ -46,6 +46,7 @@ class Registry(ABC):
     kind: str
     pushes = True  # False: images stay where they were built
     credentials_block: str = "prefect_docker.credentials:DockerRegistryCredentials"
+    credentials_extra: str = "docker"  # the relaunch extra that brings that block type
 
     def __init__(self, destination: str, *, credentials: Any = None,
                  region: str | None = None) -> None:

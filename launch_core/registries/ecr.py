@@ -16,6 +16,7 @@ class EcrRegistry(Registry):
     default chain). The region comes from the host or the session."""
 
     kind = "ecr"
+    credentials_extra = "aws"
     credentials_block = "prefect_aws:AwsCredentials"
 
     def __init__(self, destination: str, *, credentials: Any = None,

@@ -14,6 +14,7 @@ class ArtifactRegistry(Registry):
     GcpCredentials block's) or application-default credentials."""
 
     kind = "gcp"
+    credentials_extra = "gcp"
     credentials_block = "prefect_gcp:GcpCredentials"
 
     @staticmethod

@@ -19,8 +19,18 @@ from tests.conftest import RELAUNCH
 from tests.flows.conftest import JOBS, read_records
 from tests.support import wait_for
 
-# The real CLI with local-process submission paused after the job started.
-PAUSED = Path(__file__).with_name("pause_after_submit.py")
+# The real CLI with one fault injected (see the file).
+FAULTY_CLI = Path(__file__).with_name("faulty_cli.py")
+
+
+def start_faulty_agent(fault: str, file: Path, env: dict[str, str], agents: list,
+                       tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    log = open(tmp_path / f"agent-{len(agents)}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, str(FAULTY_CLI), fault, str(file),
+                             "launch-agent", *args], env=env, cwd=tmp_path, stdout=log,
+                            stderr=subprocess.STDOUT, text=True)
+    agents.append(proc)
+    return proc
 
 
 @pytest.fixture
@@ -154,11 +164,8 @@ def test_kill_9_between_start_and_submitted_record_runs_the_job_once(
     assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
     job = enqueue(relaunch, out_dir, sleep=2)
     paused = tmp_path / "paused"
-    log = open(tmp_path / "paused-agent.log", "w")  # noqa: SIM115
-    first = subprocess.Popen([sys.executable, str(PAUSED), str(paused), "launch-agent", "-c",
-                              str(config)], env=pg_env, cwd=tmp_path, stdout=log,
-                             stderr=subprocess.STDOUT)
-    agents.append(first)
+    first = start_faulty_agent("pause-after-submit", paused, pg_env, agents, tmp_path,
+                               "-c", str(config))
     wait_for(paused.exists, "the job to start under the paused agent", 120)
     assert store.get_item(job).state == "building"  # started, not recorded
     os.kill(first.pid, signal.SIGKILL)
@@ -173,3 +180,26 @@ def test_kill_9_between_start_and_submitted_record_runs_the_job_once(
     [submitted] = [e for e in events if e.to_state == "submitted"]
     assert "re-attached" in (submitted.message or "")
     assert item.handle is not None and item.handle["pid"] == int(paused.read_text())
+
+
+def test_a_dead_heartbeat_ends_the_agent_with_exit_1_naming_it_and_releases_its_job(
+        relaunch, store, agents, pg_env, out_dir, tmp_path):
+    config = tmp_path / "launch-config.yaml"
+    config.write_text("queues: [q]\nlease_seconds: 6\n")  # a heartbeat every 2 s
+    assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
+    job = enqueue(relaunch, out_dir, sleep=10)
+    fault = tmp_path / "break-heartbeat"
+    agent = start_faulty_agent("heartbeat-dies", fault, pg_env, agents, tmp_path,
+                               "-c", str(config))
+    wait_for(lambda: store.get_item(job).state == "running", "the job to run")
+    fault.touch()
+    assert agent.wait(timeout=60) == 1
+    output = (tmp_path / "agent-0.log").read_text()
+    assert "error: agent" in output and "heartbeat died: RuntimeError: injected heartbeat" \
+        " fault; its jobs were released" in output, output[-3000:]
+    item = store.get_item(job)
+    assert (item.state, item.agent_id) == ("running", None)  # released: re-adoptable
+    second = start_agent(pg_env, agents, tmp_path, "-c", str(config), "--until-idle")
+    assert second.wait(timeout=180) == 0
+    assert store.get_item(job).state == "finished"
+    assert len(read_records(out_dir, job)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import pytest
@@ -27,8 +28,6 @@ def test_an_unknown_backend_lists_the_available_ones() -> None:
 
 
 @pytest.mark.parametrize(("kind", "name", "module", "extra"), [
-    ("resource", "local-container", "docker", "docker"),
-    ("builder", "docker", "docker", "docker"),
     ("registry", "ecr", "boto3", "aws"),
     ("registry", "gcp", "google.auth", "gcp"),
 ])
@@ -50,6 +49,20 @@ def test_a_postgresql_store_without_the_postgres_extra_says_so(
         create_store_engine("postgresql://u@127.0.0.1:1/db")
 
 
-def test_backends_without_an_extra_load_from_the_base_install() -> None:
+def test_the_local_backends_need_no_extra() -> None:
     assert get_resource("local-process").needs_image is False
-    assert BACKENDS["resource"]["local-process"].extra is None
+    for kind, name in (("resource", "local-process"), ("resource", "local-container"),
+                       ("builder", "noop"), ("builder", "docker")):
+        assert BACKENDS[kind][name].extra is None
+
+
+@pytest.mark.parametrize(("kind", "module", "extra"), [
+    ("oci", "prefect_docker", "docker"), ("ecr", "prefect_aws", "aws"),
+    ("gcp", "prefect_gcp", "gcp")])
+def test_a_credentials_block_whose_extra_is_missing_names_the_extra(
+        monkeypatch: pytest.MonkeyPatch, kind: str, module: str, extra: str) -> None:
+    from flows.registry_setup import load_block_credentials
+
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(MissingExtra, match=rf"pip install 'relaunch\[{extra}\]'"):
+        asyncio.run(load_block_credentials(load_class("registry", kind), "any-block"))
