@@ -28,6 +28,9 @@ from launch_core.store import QueueRecord, QueueStore  # noqa: E402
 from tests.cli_fork import ForkedCLI  # noqa: E402
 from tests.support import fresh_postgres_database, require_service  # noqa: E402
 
+# Docker, registries and moto fixtures, for every folder that tests a Docker backend.
+pytest_plugins = ["tests.docker_support"]
+
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
@@ -141,8 +144,8 @@ SERVICE_FIXTURES: dict[str, tuple[str, ...]] = {
     "postgres_url": ("postgres",),  # reaches postgres_admin_url via getfixturevalue
     "private_postgres": ("postgres",),  # tests/flows/test_db_restart_flow.py
     "prefect_api": ("prefect_server", "postgres"),
-    "docker_env": ("docker",),  # tests/containers/conftest.py (daemon and registries)
-    "moto_server": ("moto",),  # tests/containers/conftest.py
+    "docker_env": ("docker",),  # tests/docker_support.py (daemon and registries)
+    "moto_server": ("moto",),  # tests/docker_support.py
 }
 # (fixture, param) -> services, for fixtures parametrized over backends.
 SERVICE_PARAMS: dict[tuple[str, str], tuple[str, ...]] = {

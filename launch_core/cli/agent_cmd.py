@@ -43,6 +43,11 @@ def launch_agent(
     stop, stop_key = StopSignal(), f"cli-{os.getpid()}"
     register_stop(stop_key, stop)
 
+    # The queues and entity as loaded (file, env, flags) name the agent's flow run;
+    # a config block is read by the flow itself.
+    if not config_block:
+        queues, entity = loaded.queues, loaded.entity or entity
+
     def run() -> None:
         try:
             outcome["launched"] = asyncio.run(agent_flow(

@@ -135,17 +135,6 @@ class Resource(ABC):
         """Release what the run left behind once its result is recorded."""
 
 
-def read_log_file(path: str, offset: int) -> tuple[str, int]:
-    """Text of a run's log file from ``offset`` on, and the new offset."""
-    try:
-        with open(path, "rb") as log:
-            log.seek(offset)
-            data = log.read()
-    except FileNotFoundError:
-        return "", offset
-    return data.decode("utf-8", errors="replace"), offset + len(data)
-
-
 def get_resource(name: str) -> Resource:
     """An instance of the resource called ``name``. Raises InvalidInput when unknown,
     MissingExtra when its extra is not installed."""

@@ -15,8 +15,8 @@ from launch_core.resources.base import (
     Resource,
     RunRef,
     RunStatus,
-    read_log_file,
 )
+from launch_core.resources.logfile import read_log_file
 
 
 class LocalContainerOptions(Options):

@@ -19,8 +19,8 @@ from launch_core.resources.base import (
     Resource,
     RunRef,
     RunStatus,
-    read_log_file,
 )
+from launch_core.resources.logfile import read_log_file
 
 _RUNNER = Path(__file__).with_name("_runner.py")
 _ALREADY_STARTED = 75  # the runner's exit code when the run was started before

@@ -72,6 +72,27 @@ def enqueue(relaunch, out_dir: Path, **run_config) -> int:
     return int(result.json()["id"])
 
 
+def short_lease_queue(relaunch, tmp_path: Path, lease: float) -> Path:
+    """Queue ``q`` (local-process) and an agent config polling it with ``lease``."""
+    config = tmp_path / "launch-config.yaml"
+    config.write_text(f"queues: [q]\nlease_seconds: {lease}\n")
+    assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
+    return config
+
+
+def kill_9_then_drain(first, store, agents, pg_env, out_dir, tmp_path, config, job):
+    """kill -9 the agent ``first``; a new agent drains the queue: the job must have
+    finished, run once by its own record. Returns the job's events."""
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    second = start_agent(pg_env, agents, tmp_path, "-c", str(config), "--until-idle")
+    assert second.wait(timeout=180) == 0, (tmp_path / "agent-1.log").read_text()[-3000:]
+    item = store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0)
+    assert len(read_records(out_dir, job)) == 1  # the job's own record: one run
+    return store.events_for(job)
+
+
 def claimed_by(store: QueueStore, item_id: int) -> list[str]:
     return [e.actor for e in store.events_for(item_id) if e.to_state == "claimed"]
 
@@ -86,7 +107,7 @@ def max_overlap(intervals: list[tuple[float, float]]) -> int:
 
 
 def test_two_agents_run_forty_jobs_exactly_once_within_max_jobs(
-        relaunch, store, agents, pg_env, out_dir, tmp_path):
+        relaunch, api, store, agents, pg_env, out_dir, tmp_path):
     assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
     jobs = [enqueue(relaunch, out_dir, sleep=0.3) for _ in range(40)]
     for _ in range(2):
@@ -101,27 +122,19 @@ def test_two_agents_run_forty_jobs_exactly_once_within_max_jobs(
         [agent] = claimed_by(store, job)  # claimed exactly once
         per_agent.setdefault(agent, []).append((record["start"], record["end"]))
     assert len(per_agent) == 2, "both agents should have taken jobs"
+    # each agent's flow run is named after its entity and queues, findable in the UI
+    assert len(api.flow_runs("agent-team-q")) >= 2
     for intervals in per_agent.values():
         assert max_overlap(intervals) <= 2
 
 
 def test_kill_9_agent_then_new_agent_readopts_without_resubmitting(
         relaunch, store, agents, pg_env, out_dir, tmp_path):
-    config = tmp_path / "launch-config.yaml"
-    config.write_text("queues: [q]\nlease_seconds: 5\n")
-    assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
+    config = short_lease_queue(relaunch, tmp_path, lease=5)
     job = enqueue(relaunch, out_dir, sleep=8)
     first = start_agent(pg_env, agents, tmp_path, "-c", str(config))
     wait_for(lambda: store.get_item(job).state == "running", "the job to run")
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=30)
-
-    second = start_agent(pg_env, agents, tmp_path, "-c", str(config), "--until-idle")
-    assert second.wait(timeout=180) == 0, (tmp_path / "agent-1.log").read_text()[-3000:]
-    item = store.get_item(job)
-    assert (item.state, item.exit_code) == ("finished", 0)
-    assert len(read_records(out_dir, job)) == 1
-    events = store.events_for(job)
+    events = kill_9_then_drain(first, store, agents, pg_env, out_dir, tmp_path, config, job)
     assert [e.to_state for e in events].count("submitted") == 1
     assert any(e.message == "re-adopted" for e in events)
 
@@ -159,24 +172,15 @@ def test_cancel_running_job_stops_its_process(relaunch, store, agents, pg_env, o
 
 def test_kill_9_between_start_and_submitted_record_runs_the_job_once(
         relaunch, store, agents, pg_env, out_dir, tmp_path):
-    config = tmp_path / "launch-config.yaml"
-    config.write_text("queues: [q]\nlease_seconds: 5\n")
-    assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
+    config = short_lease_queue(relaunch, tmp_path, lease=5)
     job = enqueue(relaunch, out_dir, sleep=2)
     paused = tmp_path / "paused"
     first = start_faulty_agent("pause-after-submit", paused, pg_env, agents, tmp_path,
                                "-c", str(config))
     wait_for(paused.exists, "the job to start under the paused agent", 120)
     assert store.get_item(job).state == "building"  # started, not recorded
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=30)
-
-    second = start_agent(pg_env, agents, tmp_path, "-c", str(config), "--until-idle")
-    assert second.wait(timeout=180) == 0, (tmp_path / "agent-1.log").read_text()[-3000:]
+    events = kill_9_then_drain(first, store, agents, pg_env, out_dir, tmp_path, config, job)
     item = store.get_item(job)
-    assert (item.state, item.exit_code) == ("finished", 0)
-    assert len(read_records(out_dir, job)) == 1  # the job's own record: one run
-    events = store.events_for(job)
     [submitted] = [e for e in events if e.to_state == "submitted"]
     assert "re-attached" in (submitted.message or "")
     assert item.handle is not None and item.handle["pid"] == int(paused.read_text())
@@ -184,9 +188,7 @@ def test_kill_9_between_start_and_submitted_record_runs_the_job_once(
 
 def test_a_dead_heartbeat_ends_the_agent_with_exit_1_naming_it_and_releases_its_job(
         relaunch, store, agents, pg_env, out_dir, tmp_path):
-    config = tmp_path / "launch-config.yaml"
-    config.write_text("queues: [q]\nlease_seconds: 6\n")  # a heartbeat every 2 s
-    assert relaunch("queue", "create", "q", "-r", "local-process").code == 0
+    config = short_lease_queue(relaunch, tmp_path, lease=6)  # a heartbeat every 2 s
     job = enqueue(relaunch, out_dir, sleep=10)
     fault = tmp_path / "break-heartbeat"
     agent = start_faulty_agent("heartbeat-dies", fault, pg_env, agents, tmp_path,

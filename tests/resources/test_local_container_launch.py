@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.containers.conftest import (
+from tests.docker_support import (
     containers_of,
     create_queue,
     enqueue,
@@ -27,14 +27,14 @@ def _config(tmp_path: Path, docker_env, names, **extra) -> Path:
 
 
 def test_code_job_is_built_pushed_run_and_its_container_removed(
-        relaunch, api, store, docker_env, names, tmp_path):
+        relaunch, api, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
     job = enqueue(relaunch, names.queue, code, alpha=1, word="xyzzy")
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
 
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
     image = item.handle["image"]
     repository = names.destination(docker_env.registry)
@@ -48,7 +48,7 @@ def test_code_job_is_built_pushed_run_and_its_container_removed(
     lines = api.logs(run["id"])
     assert any(f"hello from {job}" in line for line in lines)
     assert any("xyzzy" in line and line.startswith("config:") for line in lines)
-    messages = [e.message or "" for e in store.events_for(job)]
+    messages = [e.message or "" for e in cli_store.events_for(job)]
     assert f"built image {image}" in messages and f"pushed {image}" in messages
     # The output must stay readable after the container is removed.
     logs = relaunch("job", "logs", str(job))
@@ -58,20 +58,20 @@ def test_code_job_is_built_pushed_run_and_its_container_removed(
 
 
 def test_nonzero_exit_fails_item_at_stage_run_with_exit_code(
-        relaunch, store, docker_env, names, tmp_path):
+        relaunch, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
     job = enqueue(relaunch, names.queue, code, exit=3)
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage, item.exit_code) == ("failed", "run", 3), item.reason
     assert item.reason == "exit code 3"
     assert containers_of(docker_env, names, job) == []
 
 
 def test_second_launch_skips_build_and_a_removed_image_is_pulled_back(
-        relaunch, store, docker_env, names, tmp_path):
+        relaunch, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
     config = _config(tmp_path, docker_env, names)
@@ -81,12 +81,12 @@ def test_second_launch_skips_build_and_a_removed_image_is_pulled_back(
     agent = run_agent(relaunch, config)
     assert agent.code == 0, agent.err[-3000:]
 
-    one, two = store.get_item(first), store.get_item(second)
+    one, two = cli_store.get_item(first), cli_store.get_item(second)
     assert (one.state, two.state) == ("finished", "finished"), (two.stage, two.reason)
     image = one.handle["image"]
     assert two.handle["image"] == image
-    first_notes = [e.message or "" for e in store.events_for(first)]
-    second_notes = [e.message or "" for e in store.events_for(second)]
+    first_notes = [e.message or "" for e in cli_store.events_for(first)]
+    second_notes = [e.message or "" for e in cli_store.events_for(second)]
     assert f"built image {image}" in first_notes
     assert f"build skipped: {image} already exists" in second_notes
     assert not any(m.startswith("built image") for m in second_notes)
@@ -96,21 +96,21 @@ def test_second_launch_skips_build_and_a_removed_image_is_pulled_back(
     third = enqueue(relaunch, names.queue, code)
     agent = run_agent(relaunch, config)
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(third)
+    item = cli_store.get_item(third)
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
     assert item.handle["image"] == image
-    notes = [e.message or "" for e in store.events_for(third)]
+    notes = [e.message or "" for e in cli_store.events_for(third)]
     assert f"build skipped: {image} already exists" in notes
     assert docker_env.client.images.list(name=image), "the resource should have pulled it"
 
 
-def _failed_at_agent(relaunch, store, docker_env, names, tmp_path, queue_config):
+def _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path, queue_config):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names, queue_config)
     job = enqueue(relaunch, names.queue, code)
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage) == ("failed", "agent")
     assert item.handle is None
     assert containers_of(docker_env, names, job) == []
@@ -118,37 +118,37 @@ def _failed_at_agent(relaunch, store, docker_env, names, tmp_path, queue_config)
     return item
 
 
-def test_privileged_option_is_rejected_at_merge(relaunch, store, docker_env, names, tmp_path):
-    item = _failed_at_agent(relaunch, store, docker_env, names, tmp_path, {"privileged": True})
+def test_privileged_option_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
+    item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path, {"privileged": True})
     assert "'privileged' is not allowed" in item.reason
 
 
-def test_volumes_option_is_rejected_at_merge(relaunch, store, docker_env, names, tmp_path):
-    item = _failed_at_agent(relaunch, store, docker_env, names, tmp_path,
+def test_volumes_option_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
+    item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path,
                             {"volumes": {"/": {"bind": "/host", "mode": "rw"}}})
     assert "'volumes' is not allowed" in item.reason
 
 
-def test_bridge_network_is_rejected_at_merge(relaunch, store, docker_env, names, tmp_path):
-    item = _failed_at_agent(relaunch, store, docker_env, names, tmp_path,
+def test_bridge_network_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
+    item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path,
                             {"network": "bridge"})
     assert "option 'network': 'bridge' is not allowed" in item.reason
 
 
 def test_forbidden_option_from_resource_args_is_rejected_at_merge(
-        relaunch, store, docker_env, names, tmp_path):
+        relaunch, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
     job = enqueue(relaunch, names.queue, code, "-R", json.dumps({"cap_add": ["SYS_ADMIN"]}))
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage) == ("failed", "agent")
     assert "'cap_add' is not allowed" in item.reason
 
 
 def test_failing_build_fails_at_stage_build_with_last_build_lines(
-        relaunch, api, store, docker_env, names, tmp_path):
+        relaunch, api, cli_store, docker_env, names, tmp_path):
     dockerfile = (f"FROM {docker_env.base_image}\n"
                   "RUN echo build-marker-7f3a && false\n")
     code = write_code(tmp_path / "job", Dockerfile=dockerfile)
@@ -156,7 +156,7 @@ def test_failing_build_fails_at_stage_build_with_last_build_lines(
     job = enqueue(relaunch, names.queue, code)
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage) == ("failed", "build")
     assert item.reason.startswith("image build failed:")
     assert "build-marker-7f3a" in item.reason
@@ -166,20 +166,20 @@ def test_failing_build_fails_at_stage_build_with_last_build_lines(
 
 
 def test_bad_dockerfile_instruction_fails_at_stage_build(
-        relaunch, store, docker_env, names, tmp_path):
+        relaunch, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job",
                       Dockerfile=f"FROM {docker_env.base_image}\nFROBNICATE now\n")
     create_queue(relaunch, names.queue, names)
     job = enqueue(relaunch, names.queue, code)
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage) == ("failed", "build")
     assert "frobnicate" in item.reason.lower()
 
 
 def test_dockerfile_override_flag_is_used_over_the_jobs_own_dockerfile(
-        relaunch, api, store, docker_env, names, tmp_path):
+        relaunch, api, cli_store, docker_env, names, tmp_path):
     custom = (f"FROM {docker_env.base_image}\nCOPY . /app\nWORKDIR /app\n"
               "ENV MARKER=from-custom-dockerfile\n")
     # the submitter's entry point (-E python3 main.py) runs in the image built from it
@@ -190,7 +190,7 @@ def test_dockerfile_override_flag_is_used_over_the_jobs_own_dockerfile(
     job = enqueue(relaunch, names.queue, code, "-D", "custom.Dockerfile")
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
     [run] = api.flow_runs(f"{names.queue}-{job}")
     assert "from-custom-dockerfile" in api.logs(run["id"])

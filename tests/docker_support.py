@@ -1,10 +1,13 @@
-"""Fixtures for the container tests: a real Docker daemon, real OCI registries
+"""Fixtures and helpers for the tests that use Docker (builders, registries,
+local-container, the starvation test): a real Docker daemon, real OCI registries
 (Debian's docker-registry, open on RELAUNCH_TEST_REGISTRY and htpasswd-protected on
 RELAUNCH_TEST_AUTH_REGISTRY), the session's Prefect server (tests/flows/conftest.py)
 and, for the ECR path, moto's server as the AWS API emulator.
 
 Start the services with ``eval "$(bash scripts/start-docker.sh)"``. Without them the
-tests skip locally and fail under CI=true.
+tests skip locally and fail under CI=true. tests/conftest.py loads this module as a
+pytest plugin, so its fixtures serve every folder; a folder whose tests run agents
+imports the Prefect-aware ``cli_env`` from tests/flows/conftest.py.
 
 Everything a test creates is named uniquely per test (repository
 ``relaunch-test/<uuid>``, container label ``relaunch.test=<uuid>``) so parallel runs
@@ -30,10 +33,6 @@ import pytest
 
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
-from tests.flows.conftest import (  # noqa: F401  (fixtures re-exported for this folder)
-    api,
-    cli_env,
-)
 from tests.prefect_server import free_port
 from tests.support import require_service, wait_for  # noqa: F401 (used by the tests)
 
@@ -150,7 +149,7 @@ def names(docker_env: DockerEnv) -> Iterator[Names]:
 
 
 @pytest.fixture
-def store(cli_env: dict[str, str]) -> Iterator[QueueStore]:  # noqa: F811
+def cli_store(cli_env: dict[str, str]) -> Iterator[QueueStore]:  # noqa: F811
     """The SQLite queue store the console scripts of this test use."""
     data = Path(cli_env["RELAUNCH_DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)

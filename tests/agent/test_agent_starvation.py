@@ -1,12 +1,12 @@
 """Heartbeats cannot starve: one agent with max_jobs 8 and a 5 s lease builds eight
 images whose build takes ~12 s each, while a second agent polls the same queue.
-Real Docker daemon, real Prefect server, SQLite store."""
+Real Docker daemon, real Prefect server, SQLite cli_store."""
 
 from __future__ import annotations
 
 import json
 
-from tests.containers.conftest import create_queue, start_agent, write_agent_config, write_code
+from tests.docker_support import create_queue, start_agent, write_agent_config, write_code
 from tests.support import wait_for
 
 DOCKERFILE = """\
@@ -18,7 +18,7 @@ RUN sleep 12
 
 
 def test_eight_slow_builds_with_a_short_lease_run_exactly_once_and_keep_their_leases(
-        relaunch, store, docker_env, names, tmp_path, cli_env):
+        relaunch, cli_store, docker_env, names, tmp_path, cli_env):
     create_queue(relaunch, "slow", names)
     jobs = []
     for n in range(8):  # distinct contexts: eight real builds, none cached
@@ -35,16 +35,16 @@ def test_eight_slow_builds_with_a_short_lease_run_exactly_once_and_keep_their_le
                                builder=builder)
     first = start_agent(cli_env, tmp_path / "busy.log", "-c", str(busy), "--until-idle")
     # the second agent starts once the first holds every job, and polls until all end
-    wait_for(lambda: all(store.get_item(j).state != "queued" for j in jobs),
+    wait_for(lambda: all(cli_store.get_item(j).state != "queued" for j in jobs),
              "the first agent to claim every job", 60)
     second = start_agent(cli_env, tmp_path / "other.log", "-c", str(other), "--until-idle")
     for proc, log in ((first, "busy.log"), (second, "other.log")):
         assert proc.wait(timeout=600) == 0, (tmp_path / log).read_text()[-3000:]
 
     for job in jobs:
-        item = store.get_item(job)
+        item = cli_store.get_item(job)
         assert item.state == "finished", (item.state, item.reason)
-        events = store.events_for(job)
+        events = cli_store.events_for(job)
         states = [e.to_state for e in events]
         assert states.count("claimed") == 1 and states.count("submitted") == 1, states
         assert not [e for e in events if e.actor == "sweeper"], "a lease lapsed"

@@ -19,7 +19,7 @@ from launch_core.registries.ecr import EcrRegistry
 from launch_core.registries.gcp import ArtifactRegistry
 from launch_core.registries.local import LocalDaemon
 from launch_core.registries.oci import AcrRegistry, OciRegistry
-from tests.containers.conftest import (
+from tests.docker_support import (
     aws_env,
     create_queue,
     enqueue,
@@ -54,13 +54,13 @@ def _auth_config(tmp_path, docker_env, names, **builder):
 
 
 def test_auth_registry_without_credentials_fails_at_build_with_one_line_reason(
-        relaunch, api, store, docker_env, names, tmp_path):
+        relaunch, api, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
     job = enqueue(relaunch, names.queue, code)
     agent = run_agent(relaunch, _auth_config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage) == ("failed", "build")
     assert "authentication" in item.reason.lower()
     assert "\n" not in item.reason and docker_env.password not in item.reason
@@ -70,7 +70,7 @@ def test_auth_registry_without_credentials_fails_at_build_with_one_line_reason(
 
 
 def test_auth_registry_with_credentials_block_succeeds_and_never_leaks_password(
-        relaunch, api, store, cli_env, docker_env, names, tmp_path):
+        relaunch, api, cli_store, cli_env, docker_env, names, tmp_path):
     block = f"reg-{names.token}"
     _save_credentials_block(cli_env, block, docker_env)
     code = write_code(tmp_path / "job")
@@ -79,7 +79,7 @@ def test_auth_registry_with_credentials_block_succeeds_and_never_leaks_password(
     agent = run_agent(relaunch, _auth_config(tmp_path, docker_env, names,
                                              **{"credentials-block": block}))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
     image = item.handle["image"]
     assert image.startswith(names.destination(docker_env.auth_registry) + ":")
@@ -90,7 +90,7 @@ def test_auth_registry_with_credentials_block_succeeds_and_never_leaks_password(
     secret = docker_env.password
     assert secret not in agent.out and secret not in agent.err
     assert secret not in (item.reason or "")
-    assert all(secret not in (e.message or "") for e in store.events_for(job))
+    assert all(secret not in (e.message or "") for e in cli_store.events_for(job))
     assert secret not in relaunch("job", "logs", str(job)).out
     assert secret not in relaunch("job", "status", str(job), "--json").out
     [run] = api.flow_runs(f"{names.queue}-{job}")
@@ -101,7 +101,7 @@ def test_auth_registry_with_credentials_block_succeeds_and_never_leaks_password(
 
 
 def test_ecr_registry_gets_token_from_moto_and_pushes(
-        relaunch, store, docker_env, names, moto_server, tmp_path):
+        relaunch, cli_store, docker_env, names, moto_server, tmp_path):
     """AWS API: moto's server (emulator) answers get_authorization_token; the local
     open registry stands in for the ECR endpoint (registry.type ecr forces the kind)."""
     code = write_code(tmp_path / "job")
@@ -114,16 +114,16 @@ def test_ecr_registry_gets_token_from_moto_and_pushes(
     moto_calls(moto_server)  # reset the recording
     agent = run_agent(relaunch, config, env=aws_env(moto_server))
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
     image = item.handle["image"]
     assert image.rpartition(":")[2] in registry_tags(docker_env.registry, names.repository)
-    assert f"pushed {image}" in [e.message for e in store.events_for(job)]
+    assert f"pushed {image}" in [e.message for e in cli_store.events_for(job)]
     assert GET_TOKEN in moto_calls(moto_server)
 
 
 def test_ecr_registry_without_reachable_aws_api_fails_at_build(
-        relaunch, store, docker_env, names, moto_server, tmp_path):
+        relaunch, cli_store, docker_env, names, moto_server, tmp_path):
     """Control for the test above: with the AWS endpoint (moto's server's address
     family, a closed port) unreachable, no token, so the build stage fails."""
     from tests.prefect_server import free_port
@@ -138,7 +138,7 @@ def test_ecr_registry_without_reachable_aws_api_fails_at_build(
     env = {**aws_env(f"http://127.0.0.1:{free_port()}"), "AWS_MAX_ATTEMPTS": "1"}
     agent = run_agent(relaunch, config, env=env)
     assert agent.code == 0, agent.err[-3000:]
-    item = store.get_item(job)
+    item = cli_store.get_item(job)
     assert (item.state, item.stage) == ("failed", "build")
     assert "ECR token" in item.reason and "testing" not in item.reason
 

@@ -1,0 +1,3 @@
+"""The local-container tests run agents against the session's Prefect server."""
+
+from tests.flows.conftest import api, cli_env  # noqa: F401  (agents here use Prefect)
