@@ -5,8 +5,9 @@ The agent runs each job with the ``run_job`` coroutine function it is given (the
 Prefect layer passes one that runs the launch-job flow). Heartbeats run on their
 own thread with their own database connection, so blocking backend work (builds,
 pushes, status polls, in an executor sized from ``max_jobs``) can never delay a
-lease renewal. If a side task (heartbeat, listener) dies, the agent stops claiming,
-releases its jobs and raises AgentFailed naming it.
+lease renewal. An idle agent wakes at once on an enqueue: PostgreSQL's LISTEN, or
+SQLite's data_version. If a side task (heartbeat, listener, store watcher) dies, the
+agent stops claiming, releases its jobs and raises AgentFailed naming it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from launch_core.config import AgentConfig
-from launch_core.errors import LaunchError
+from launch_core.errors import LaunchError, one_line
+from launch_core.side_tasks import Heartbeat, Listener, StoreWatcher
 from launch_core.store import QueueItem, QueueStore
 from launch_core.store.engine import database_url
-from launch_core.store.items import NOTIFY_CHANNEL
 from launch_core.store.states import ACTIVE, QUEUED
 
 SHUTDOWN_GRACE = 5.0
@@ -98,8 +99,11 @@ class Agent:
         self.stop_signal.on_set(lambda: self._wake_from(loop))
         side_stop = threading.Event()
         Heartbeat(self, loop, side_stop).start()
-        if database_url(self.config.database).startswith("postgresql"):
+        url = database_url(self.config.database)
+        if url.startswith("postgresql"):
             Listener(self, loop, side_stop).start()
+        elif url.startswith("sqlite"):
+            StoreWatcher(self, loop, side_stop).start()
         claimed = 0
         try:
             claimed = await self._poll_until_stopped()
@@ -124,6 +128,7 @@ class Agent:
     async def _poll_until_stopped(self) -> int:
         claimed = 0
         while not self.stop_signal.is_set() and self._failure is None:
+            self._wake.clear()  # a wake-up that comes while we poll is kept for the sleep
             try:
                 claimed += await self.poll_once()
                 if self.until_idle and not self.running and await self._queues_idle():
@@ -207,7 +212,6 @@ class Agent:
         self._wake.set()
 
     async def _sleep(self) -> None:
-        self._wake.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_interval)
 
@@ -230,84 +234,3 @@ class Agent:
         await asyncio.to_thread(self.store.stop_agent, self.agent_id)
         if released:
             self.log.info("released jobs %s for re-adoption", released)
-
-
-class SideTask(threading.Thread):
-    """A daemon thread of an agent; an error that escapes ``work`` ends the agent."""
-
-    task_name = "side task"
-
-    def __init__(self, agent: Agent, loop: asyncio.AbstractEventLoop,
-                 stop: threading.Event) -> None:
-        super().__init__(name=f"relaunch-{self.task_name}", daemon=True)
-        self.agent, self.loop, self.stop = agent, loop, stop
-
-    def run(self) -> None:
-        try:
-            self.work()
-        except BaseException as exc:
-            if not self.stop.is_set():
-                with contextlib.suppress(RuntimeError):  # the loop is closed already
-                    self.loop.call_soon_threadsafe(self.agent.side_task_died,
-                                                   self.task_name, exc)
-
-    def work(self) -> None:
-        raise NotImplementedError
-
-
-class Heartbeat(SideTask):
-    """Renews the leases of the agent's items and its own row, on its own thread and
-    connection. Reports lost items to the agent. Retries while the store is down."""
-
-    task_name = "heartbeat"
-
-    def work(self) -> None:
-        from sqlalchemy.exc import DBAPIError
-
-        agent = self.agent
-        lease = agent.config.lease_seconds
-        interval = min(5.0, lease / 3)
-        store = QueueStore(database_url(agent.config.database))  # its own pool
-        try:
-            while not self.stop.wait(interval):
-                try:
-                    self.beat(store, lease)
-                except DBAPIError as exc:  # a restarting database: keep trying
-                    agent.log.warning("heartbeat failed: %s", one_line(exc))
-        finally:
-            store.dispose()
-
-    def beat(self, store: QueueStore, lease: float) -> None:
-        renewal = store.renew_leases(self.agent.agent_id, self.agent.held(),
-                                     lease_seconds=lease)
-        if renewal.lost:
-            self.loop.call_soon_threadsafe(self.agent.lost, renewal.lost)
-        store.heartbeat_agent(self.agent.agent_id)
-
-
-class Listener(SideTask):
-    """On PostgreSQL, LISTENs for enqueues so an idle agent starts a job at once."""
-
-    task_name = "listener"
-
-    def work(self) -> None:
-        import psycopg
-
-        dsn = database_url(self.agent.config.database).replace(
-            "postgresql+psycopg://", "postgresql://", 1)
-        wake = self.agent._wake
-        while not self.stop.is_set():
-            try:
-                with psycopg.connect(dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    while not self.stop.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self.loop.call_soon_threadsafe(wake.set)
-            except psycopg.OperationalError:  # database restarting: the poll covers us
-                self.stop.wait(1.0)
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

@@ -68,3 +68,9 @@ class CodeTooLarge(InvalidInput):
 
 class StoreError(LaunchError):
     """The queue store could not be reached or migrated."""
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

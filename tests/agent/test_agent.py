@@ -111,7 +111,7 @@ def test_a_dead_heartbeat_ends_the_agent_with_an_error_naming_it_and_releases_jo
         monkeypatch: pytest.MonkeyPatch) -> None:
     item = jobs.enqueue(seconds=30)
     # The heartbeat opens its own store (its own connection): make that one fail.
-    monkeypatch.setattr("launch_core.agent.QueueStore", FailingRenewals)
+    monkeypatch.setattr("launch_core.side_tasks.QueueStore", FailingRenewals)
     agent = make_agent(sqlite_store, agent_config)
     with pytest.raises(AgentFailed, match="heartbeat died: RuntimeError: bug in renew"):
         asyncio.run(asyncio.wait_for(agent.run(), 30))
@@ -156,3 +156,27 @@ def test_an_item_claimed_again_by_the_same_agent_has_one_pipeline(
     assert jobs.runs(item) == 1
     states = [e.to_state for e in sqlite_store.events_for(item.id)]
     assert states.count("submitted") == 1 and states.count("claimed") == 2
+
+
+def test_an_idle_sqlite_agent_is_woken_by_an_enqueue_not_by_its_poll(
+        jobs: Jobs, sqlite_store: QueueStore, agent_config: AgentConfig) -> None:
+    """The poll interval is 60 s; the job must start long before the next poll, so
+    the store watcher (SQLite's data_version) woke the agent."""
+    slow_poll = agent_config.model_copy(update={"poll_interval": 60.0})
+    agent = make_agent(sqlite_store, slow_poll)
+
+    async def main() -> float:
+        task = asyncio.create_task(agent.run())
+        while not agent.agent_id:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the agent has polled once and sleeps now
+        item = jobs.enqueue()  # another connection commits
+        waited = 0.0
+        while sqlite_store.get_item(item.id).state == "queued" and waited < 30:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        agent.stop_signal.set()
+        await task
+        return waited
+
+    assert asyncio.run(main()) < 30  # far below the 60 s poll: woken by the watcher
