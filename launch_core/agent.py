@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from launch_core.config import AgentConfig
-from launch_core.errors import LaunchError, one_line
+from launch_core.errors import IllegalTransition, LaunchError, LostClaim, one_line
 from launch_core.side_tasks import Heartbeat, Listener, StoreWatcher
-from launch_core.store import QueueItem, QueueStore
+from launch_core.store import Claim, QueueItem, QueueStore
 from launch_core.store.engine import database_url
 from launch_core.store.states import ACTIVE, QUEUED
 
@@ -180,10 +180,26 @@ class Agent:
             raise
         except Exception as exc:
             self.log.warning("job %s failed: %s", item.id, one_line(exc))
+            await self._give_back(item, one_line(exc))
         finally:
             if self.running.get(item.id) is asyncio.current_task():
                 self._forget(item.id)
             self._wake.set()
+
+    async def _give_back(self, item: QueueItem, why: str) -> None:
+        """A launch that failed outside the pipeline's stages (the orchestration layer,
+        say) leaves the item claimed: give it back at once for another attempt rather
+        than hold it until its lease lapses. A submitted or ended item is left alone."""
+        claim = Claim(self.agent_id, item.claim_token)
+        try:
+            back = await asyncio.to_thread(self.store.give_back, item.id, claim,
+                                           f"launch failed: {why}")
+        except (IllegalTransition, LostClaim):
+            return  # submitted, marked failed by its pipeline, or not ours any more
+        except Exception as exc:  # the store is down: the sweep will requeue it
+            self.log.warning("could not give job %s back: %s", item.id, one_line(exc))
+            return
+        self.log.info("job %s given back for another attempt (now %s)", item.id, back.state)
 
     def _forget(self, item_id: int) -> None:
         with self._held_lock:

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, literal_column, select, text, tuple_, update
 
+from launch_core.errors import IllegalTransition
 from launch_core.store.base import StoreBase
-from launch_core.store.records import QueueItem, RenewResult, SweepResult
+from launch_core.store.records import Claim, QueueItem, RenewResult, SweepResult
 from launch_core.store.schema import items
 from launch_core.store.states import (
     ACTIVE,
@@ -143,21 +144,44 @@ class ClaimOps(StoreBase):
 
     def _expire(self, conn: Connection, item: QueueItem, result: SweepResult, now: float) -> None:
         lost = f"lease of agent {item.agent_id} expired"
-        base: dict[str, Any] = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
         if item.state in LAUNCHED:
+            base = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
             self._move(conn, item, item.state, SWEEPER, f"{lost}; awaiting re-adoption", base)
             result.orphaned.append(item.id)
-        elif item.cancel_requested:
-            self._move(conn, item, CANCELLED, SWEEPER, lost, {**base, "finished_at": now})
-            result.cancelled.append(item.id)
-        elif item.attempts + 1 >= item.max_attempts:
-            self._move(conn, item, FAILED, SWEEPER, lost, {
+            return
+        ended = self._another_attempt(conn, item, SWEEPER, lost, now, None)
+        {CANCELLED: result.cancelled, FAILED: result.failed}.get(
+            ended.state, result.requeued).append(item.id)
+
+    def _another_attempt(self, conn: Connection, item: QueueItem, actor: str, why: str,
+                         now: float, claim: Claim | None) -> QueueItem:
+        """An unsubmitted item goes back to ``queued`` with attempts+1 (``failed`` after
+        max_attempts, ``cancelled`` if a cancel was requested)."""
+        base: dict[str, Any] = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
+        if item.cancel_requested:
+            return self._move(conn, item, CANCELLED, actor, why,
+                              {**base, "finished_at": now}, claim)
+        if item.attempts + 1 >= item.max_attempts:
+            return self._move(conn, item, FAILED, actor, why, {
                 **base, "attempts": item.attempts + 1, "finished_at": now, "stage": "agent",
-                "reason": f"agent lost {item.attempts + 1} times before submission"})
-            result.failed.append(item.id)
-        else:
-            self._move(conn, item, QUEUED, SWEEPER, lost, {**base, "attempts": item.attempts + 1})
-            result.requeued.append(item.id)
+                "reason": f"not launched after {item.attempts + 1} attempts; last: {why}"},
+                claim)
+        return self._move(conn, item, QUEUED, actor, why,
+                          {**base, "attempts": item.attempts + 1}, claim)
+
+    def give_back(self, item_id: int, claim: Claim, reason: str) -> QueueItem:
+        """An agent that could not launch an unsubmitted item it holds gives it back at
+        once for another attempt (counted), instead of letting its lease lapse.
+
+        Raises LostClaim when ``claim`` no longer holds it, IllegalTransition when it
+        was submitted or has ended meanwhile."""
+        with self._write() as conn:
+            item = self._get(conn, item_id, lock=True)
+            self._check_holds(item, claim)
+            if item.state not in UNSUBMITTED:
+                raise IllegalTransition(item_id, item.state, QUEUED)
+            return self._another_attempt(conn, item, claim.agent_id, reason, self.clock(),
+                                         claim)
 
     def adopt(self, agent_id: str, queue_ids: Sequence[int], *, limit: int = 1,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[QueueItem]:

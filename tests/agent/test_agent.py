@@ -180,3 +180,37 @@ def test_an_idle_sqlite_agent_is_woken_by_an_enqueue_not_by_its_poll(
         return waited
 
     assert asyncio.run(main()) < 30  # far below the 60 s poll: woken by the watcher
+
+
+def test_a_launch_that_fails_outside_its_stages_gives_the_item_back_at_once(
+        jobs: Jobs, sqlite_store: QueueStore, agent_config: AgentConfig) -> None:
+    """The orchestration layer fails before the pipeline runs (say, Prefect answers 503
+    creating the flow run): the item is requeued at once with one more attempt, not
+    held until its lease lapses, and the next attempt runs it once."""
+    item = jobs.enqueue()
+    calls: list[int] = []
+
+    async def orchestration_fails_once(claimed: QueueItem) -> None:
+        calls.append(claimed.claim_token)
+        if len(calls) == 1:
+            raise RuntimeError("503 Service Unavailable")
+
+    agent = make_agent(sqlite_store, agent_config, before=orchestration_fails_once,
+                       until_idle=True)
+    asyncio.run(asyncio.wait_for(agent.run(), 30))
+    ended = sqlite_store.get_item(item.id)
+    assert (ended.state, ended.attempts) == ("finished", 1)
+    assert jobs.runs(item) == 1 and calls == [1, 2]
+    [given_back] = [e for e in sqlite_store.events_for(item.id) if e.to_state == "queued"
+                    and e.from_state == "claimed"]
+    assert given_back.message == "launch failed: RuntimeError: 503 Service Unavailable"
+
+
+def test_a_job_failed_by_its_pipeline_is_not_given_back(
+        jobs: Jobs, sqlite_store: QueueStore, agent_config: AgentConfig) -> None:
+    item = jobs.enqueue(code=4)
+    agent = make_agent(sqlite_store, agent_config, until_idle=True)
+    asyncio.run(asyncio.wait_for(agent.run(), 30))
+    ended = sqlite_store.get_item(item.id)
+    assert (ended.state, ended.stage, ended.attempts) == ("failed", "run", 0)
+    assert jobs.runs(item) == 1

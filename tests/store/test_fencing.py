@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from store_helpers import FakeClock, enqueue, make_queue
 
-from launch_core.errors import LostClaim
+from launch_core.errors import IllegalTransition, LostClaim
 from launch_core.store import QueueItem, QueueStore
 
 
@@ -103,3 +103,29 @@ def test_claim_item_claims_one_queued_item_by_id(timed_store: QueueStore) -> Non
     claimed = timed_store.claim_item(item.id, "cli-1", lease_seconds=30)
     assert (claimed.state, claimed.agent_id, claimed.claim_token) == ("claimed", "cli-1", 1)
     assert timed_store.claim("agent-a", [queue.id]) == []
+
+
+def test_give_back_requeues_with_one_more_attempt_and_fails_past_max_attempts(
+        timed_store: QueueStore) -> None:
+    queue = make_queue(timed_store)
+    item = enqueue(timed_store, queue)
+    for attempt in (1, 2):
+        [claimed] = timed_store.claim("agent-a", [queue.id])
+        back = timed_store.give_back(item.id, claimed.claim, "launch failed: boom")
+        assert (back.state, back.attempts, back.agent_id) == ("queued", attempt, None)
+    [claimed] = timed_store.claim("agent-a", [queue.id])
+    ended = timed_store.give_back(item.id, claimed.claim, "launch failed: boom")
+    assert (ended.state, ended.stage) == ("failed", "agent")
+    assert ended.reason == "not launched after 3 attempts; last: launch failed: boom"
+
+
+def test_give_back_is_fenced_and_leaves_submitted_items_alone(
+        timed_store: QueueStore, clock: FakeClock) -> None:
+    stale, fresh = swept_and_reclaimed(timed_store, clock)
+    with pytest.raises(LostClaim):
+        timed_store.give_back(stale.id, stale.claim, "launch failed")
+    submitted = timed_store.transition(fresh.id, "submitted", actor="agent-b",
+                                       claim=fresh.claim, handle={"pid": 1})
+    with pytest.raises(IllegalTransition):
+        timed_store.give_back(fresh.id, fresh.claim, "launch failed")
+    assert timed_store.get_item(fresh.id) == submitted
