@@ -22,7 +22,7 @@ from typing import Any
 
 from launch_core.config import AgentConfig
 from launch_core.errors import IllegalTransition, LaunchError, LostClaim, one_line
-from launch_core.side_tasks import Heartbeat, Listener, StoreWatcher
+from launch_core.side_tasks import Heartbeat, Listener, SideTask, StoreWatcher
 from launch_core.store import Claim, QueueItem, QueueStore
 from launch_core.store.engine import database_url
 from launch_core.store.states import ACTIVE, QUEUED
@@ -98,12 +98,7 @@ class Agent:
                       ",".join(self.config.queues), self.config.max_jobs)
         self.stop_signal.on_set(lambda: self._wake_from(loop))
         side_stop = threading.Event()
-        Heartbeat(self, loop, side_stop).start()
-        url = database_url(self.config.database)
-        if url.startswith("postgresql"):
-            Listener(self, loop, side_stop).start()
-        elif url.startswith("sqlite"):
-            StoreWatcher(self, loop, side_stop).start()
+        await self._start_side_tasks(loop, side_stop)
         claimed = 0
         try:
             claimed = await self._poll_until_stopped()
@@ -114,6 +109,21 @@ class Agent:
             raise AgentFailed(f"agent {self.agent_id} stopped: {self._failure}; "
                               "its jobs were released")
         return claimed
+
+    async def _start_side_tasks(self, loop: asyncio.AbstractEventLoop,
+                                stop: threading.Event) -> None:
+        """Heartbeat, and the wake-up source of the store (PostgreSQL's LISTEN or
+        SQLite's data_version), ready before the first poll so no enqueue is missed."""
+        url = database_url(self.config.database)
+        tasks: list[SideTask] = [Heartbeat(self, loop, stop)]
+        if url.startswith("postgresql"):
+            tasks.append(Listener(self, loop, stop))
+        elif url.startswith("sqlite"):
+            tasks.append(StoreWatcher(self, loop, stop))
+        for task in tasks:
+            task.start()
+        for task in tasks[1:]:
+            await asyncio.to_thread(task.ready.wait, 5.0)
 
     def _wake_from(self, loop: asyncio.AbstractEventLoop) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed already

@@ -29,11 +29,13 @@ class SideTask(threading.Thread):
                  stop: threading.Event) -> None:
         super().__init__(name=f"relaunch-{self.task_name}", daemon=True)
         self.agent, self.loop, self.stop = agent, loop, stop
+        self.ready = threading.Event()  # set once it watches (the agent waits for it)
 
     def run(self) -> None:
         try:
             self.work()
         except BaseException as exc:
+            self.ready.set()
             if not self.stop.is_set():
                 with contextlib.suppress(RuntimeError):  # the loop is closed already
                     self.loop.call_soon_threadsafe(self.agent.side_task_died,
@@ -88,10 +90,12 @@ class Listener(SideTask):
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.ready.set()
                     while not self.stop.is_set():
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self.loop.call_soon_threadsafe(wake.set)
             except psycopg.OperationalError:  # database restarting: the poll covers us
+                self.ready.set()
                 self.stop.wait(1.0)
 
 
@@ -110,13 +114,14 @@ class StoreWatcher(SideTask):
         path = make_url(database_url(self.agent.config.database)).database or ""
         conn = sqlite3.connect(path, check_same_thread=False)
         try:
-            last = None
+            last = conn.execute("PRAGMA data_version").fetchone()[0]
+            self.ready.set()  # from here on no commit goes unseen
             while not self.stop.wait(WATCH_INTERVAL):
                 try:
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
                 except sqlite3.OperationalError:  # locked for a moment: look again
                     continue
-                if last is not None and version != last:
+                if version != last:
                     self.loop.call_soon_threadsafe(self.agent._wake.set)
                 last = version
         finally:
