@@ -22,11 +22,11 @@ $R queue create demo -r local-process --prioritization \
   --description "demo queue"
 
 echo "== enqueue example training jobs"
-$R launch -q demo --code examples/train -E "python3 train.py" -c '{"epochs": 3, "lr": 0.2}' \
+$R launch -q demo --code examples/train -E "python3 train.py" --run-config '{"epochs": 3, "lr": 0.2}' \
   --name small -P low
-$R launch -q demo --code examples/train -E "python3 train.py" -c '{"epochs": 5}' \
+$R launch -q demo --code examples/train -E "python3 train.py" --run-config '{"epochs": 5}' \
   -v threads=2 --name medium
-$R launch -q demo --code examples/train -E "python3 train.py --fast" -c '{"epochs": 2}' \
+$R launch -q demo --code examples/train -E "python3 train.py --fast" --run-config '{"epochs": 2}' \
   -v threads=4 --name urgent -P critical
 
 echo "== a value out of bounds is refused (exit 2)"
@@ -57,7 +57,7 @@ if docker info >/dev/null 2>&1 && docker image inspect "$BASE" >/dev/null 2>&1; 
     > "$DEMO_DIR/container-config.yaml"
   [ -n "$dest" ] && printf '  destination: %s\n' "$dest" >> "$DEMO_DIR/container-config.yaml"
   $R queue create demo-container -r local-container --config '{"memory": "512m"}'
-  $R launch -q demo-container --code examples/train -E "python3 train.py" -c '{"epochs": 2}'
+  $R launch -q demo-container --code examples/train -E "python3 train.py" --run-config '{"epochs": 2}'
   $R launch-agent -q demo-container -c "$DEMO_DIR/container-config.yaml" --until-idle 2>&1 \
     | grep -E "Successfully tagged|Pushed|build skipped|Task run 'wait|agent stopped" || true
   $R job list -q demo-container

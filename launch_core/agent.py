@@ -69,11 +69,13 @@ class Agent:
 
     def __init__(self, store: QueueStore, config: AgentConfig, entity: str, run_job: RunJob,
                  log: logging.Logger | logging.LoggerAdapter[Any], *,
-                 stop: StopSignal | None = None, until_idle: bool = False) -> None:
+                 stop: StopSignal | None = None, until_idle: bool = False,
+                 shutdown_grace: float = SHUTDOWN_GRACE) -> None:
         self.store, self.config, self.entity = store, config, entity
         self.run_job, self.log = run_job, log
         self.stop_signal = stop or StopSignal()
         self.until_idle = until_idle
+        self.shutdown_grace = shutdown_grace  # seconds running monitors get at a stop
         self.queue_names = {store.get_queue(entity, q).id: q for q in config.queues}
         self.queue_ids = list(self.queue_names)
         self.agent_id = ""
@@ -251,7 +253,7 @@ class Agent:
 
     async def _shutdown(self) -> None:
         if self.running and self._failure is None:
-            await asyncio.wait(list(self.running.values()), timeout=SHUTDOWN_GRACE)
+            await asyncio.wait(list(self.running.values()), timeout=self.shutdown_grace)
         for task in list(self.running.values()):
             task.cancel()
         if self.running:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import getpass
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launch_core.config import env_setting
 from launch_core.errors import InvalidInput
 from launch_core.inputs import parse_model
+from launch_core.launch_spec import resource_args_for
 from launch_core.models import LaunchSpec, QueueDefinition
 from launch_core.resolve import resolve_resource_config
 from launch_core.store import QueueItem, QueueRecord, QueueStore
@@ -18,8 +19,9 @@ from launch_core.templating import resolve_values
 
 
 def default_entity() -> str:
-    """RELAUNCH_ENTITY, else the user name."""
-    return os.environ.get("RELAUNCH_ENTITY") or getpass.getuser()
+    """RELAUNCH_ENTITY, else W&B's WANDB_ENTITY, else the user name."""
+    named = env_setting("entity")
+    return named[1] if named else getpass.getuser()
 
 
 def open_store(url: str | None = None) -> QueueStore:
@@ -74,21 +76,42 @@ def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *
                    max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> PreparedLaunch:
     """Validate a launch request against its queue without writing anything.
 
-    ``fields`` are LaunchSpec fields (None values ignored); ``code_dir`` is packed
-    into a content-addressed tarball. Raises NotFound, InvalidInput, TemplateError.
+    ``fields`` are LaunchSpec fields (None values ignored), with ``resource_args``
+    keyed by resource as in W&B (``{"local-process": {...}}``) and an optional
+    ``resource`` that must be the queue's. ``code_dir`` is packed into a
+    content-addressed tarball. Raises NotFound, InvalidInput, TemplateError.
     """
     fields = {k: v for k, v in fields.items() if v is not None}
+    project = env_setting("project")  # RELAUNCH_PROJECT, else WANDB_PROJECT
+    if project and not fields.get("project"):
+        fields["project"] = project[1]
+    queue = store.get_queue(entity or default_entity(), queue_name)
+    fields = _for_queue(fields, queue.definition)
     blob = pack_directory(code_dir, max_code_bytes) if code_dir is not None else None
     if blob is not None:
         fields["code"] = blob_digest(blob)
     spec = parse_model(LaunchSpec, fields, "launch")
-    queue = store.get_queue(entity or default_entity(), queue_name)
     config = check_launch(queue.definition, spec)
     typed = resolve_values(queue.definition.template_variables, spec.template_values)
     # Store the values the submitter gave, typed; defaults apply at dequeue time.
     given = {name: typed[name] for name in spec.template_values}
     spec = spec.model_copy(update={"template_values": given})
     return PreparedLaunch(queue, spec, config, blob)
+
+
+def _for_queue(fields: dict[str, Any], queue: QueueDefinition) -> dict[str, Any]:
+    """``fields`` with the resource checked and resource_args for the queue's resource."""
+    fields = dict(fields)
+    resource = fields.pop("resource", None)
+    if resource is not None and resource != queue.resource:
+        raise InvalidInput(f"resource: queue {queue.name!r} runs on {queue.resource}, "
+                           f"not {resource}")
+    if "resource_args" in fields:
+        if not isinstance(fields["resource_args"], dict):
+            raise InvalidInput("resource_args: expected a mapping keyed by resource")
+        fields["resource_args"] = resource_args_for(fields["resource_args"],
+                                                    queue.resource, queue.name)
+    return fields
 
 
 def launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,

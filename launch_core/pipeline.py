@@ -298,7 +298,8 @@ class JobPipeline:
             # What the submitter gave always runs, built image or not.
             entry_point=item.spec.entry_point, args=list(item.spec.args),
             env=job_env(item, queue.name, queue.entity, resolved.config, built.image,
-                        agent_basics=not resource.needs_image),
+                        agent_basics=not resource.needs_image, wandb=self.config.wandb_env,
+                        value_limit=resource.env_value_limit),
             config=resolved.config, run_dir=run_dir(item.run_id), workdir=built.workdir,
             image=built.image, pull_auth=pull_auth, resume_count=item.resume_count)
 

@@ -73,13 +73,15 @@ def _git(argv: list[str], env: dict[str, str], what: str) -> None:
 
 
 def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any],
-            image: str | None, *, agent_basics: bool = True) -> dict[str, str]:
-    """The environment of a run: a few of the agent's basics (PATH, HOME... for
-    local processes only), the queue's ``env`` option, then the RELAUNCH_* variables
-    (which win)."""
+            image: str | None, *, agent_basics: bool = True, wandb: bool = True,
+            value_limit: int | None = None) -> dict[str, str]:
+    """The environment of a run, each layer over the one before: a few of the agent's
+    basics (PATH, HOME... for local processes only), W&B's variables (``wandb``; see
+    ``wandb_env``), the queue's ``env`` option, then the RELAUNCH_* variables."""
     env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ and agent_basics}
-    env.update({str(k): v if isinstance(v, str) else json.dumps(v)
-                for k, v in (config.get("env") or {}).items()})
+    if wandb:
+        env.update(wandb_env(item, queue_name, entity, image, value_limit))
+    env.update(env_option(config.get("env")))
     spec = item.spec
     env.update({
         "RELAUNCH_RUN_ID": item.run_id, "RELAUNCH_ITEM_ID": str(item.id),
@@ -92,3 +94,33 @@ def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any
     if image:
         env["RELAUNCH_IMAGE"] = image
     return env
+
+
+def wandb_env(item: QueueItem, queue_name: str, entity: str, image: str | None,
+              value_limit: int | None) -> dict[str, str]:
+    """What W&B Launch gives a run, so ``wandb.init()`` takes the launched run config
+    and run id: WANDB_CONFIG (split into WANDB_CONFIG_0..N past ``value_limit``
+    characters), WANDB_RUN_ID, WANDB_LAUNCH... Never an API key or a base URL."""
+    spec = item.spec
+    env = {"WANDB_LAUNCH": "True", "WANDB_RUN_ID": item.run_id, "WANDB_ENTITY": entity,
+           "WANDB_LAUNCH_QUEUE_NAME": queue_name, "WANDB_LAUNCH_QUEUE_ENTITY": entity}
+    optional = {"WANDB_PROJECT": spec.project, "WANDB_NAME": spec.name, "WANDB_DOCKER": image,
+                "WANDB_RESUME": "allow" if item.resume_count else None}
+    env.update({name: value for name, value in optional.items() if value})
+    config = json.dumps(spec.run_config)
+    if value_limit is None or len(config) <= value_limit:
+        env["WANDB_CONFIG"] = config
+    else:
+        env.update({f"WANDB_CONFIG_{n}": config[start:start + value_limit]
+                    for n, start in enumerate(range(0, len(config), value_limit))})
+    return env
+
+
+def env_option(value: Any) -> dict[str, str]:
+    """A resource's ``env`` option as variables: a mapping (non-strings JSON-encoded) or
+    W&B's list of ``KEY=VALUE``."""
+    if isinstance(value, list):
+        pairs = (str(entry).partition("=") for entry in value)
+        return {key: val for key, _, val in pairs}
+    return {str(k): v if isinstance(v, str) else json.dumps(v)
+            for k, v in (value or {}).items()}

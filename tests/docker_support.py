@@ -252,7 +252,7 @@ def create_queue(relaunch, name: str, names: Names, config: dict[str, Any] | Non
 
 def enqueue(relaunch, queue: str, code: Path, *extra: str, **run_config: Any) -> int:
     result = relaunch("launch", "-q", queue, "--code", str(code), "-E", "python3 main.py",
-                      "-c", json.dumps(run_config), "--json", *extra)
+                      "--run-config", json.dumps(run_config), "--json", *extra)
     assert result.code == 0, result.err
     return int(result.json()["id"])
 

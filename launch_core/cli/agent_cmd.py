@@ -12,12 +12,17 @@ from typing import Any
 import typer
 
 from launch_core.cli.common import EntityOption
+from launch_core.errors import InvalidInput
+
+# The agent's and its jobs' flow-run logs come through Prefect's loggers.
+LOGGERS = ("prefect", "launch_core")
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s - %(message)s"
 
 
 def launch_agent(
     queues: list[str] = typer.Option([], "-q", "--queue", help="Queue to poll (repeatable)."),
-    max_jobs: int | None = typer.Option(None, "--max-jobs", help="Concurrent jobs; -1 = "
-                                        "unlimited."),
+    max_jobs: int | None = typer.Option(None, "-j", "--max-jobs", help="Concurrent jobs; "
+                                        "-1 = unlimited."),
     config: str | None = typer.Option(None, "-c", "--config", help="launch-config.yaml path."),
     config_block: str | None = typer.Option(None, "--config-block",
                                             help="Load the config from this Prefect block."),
@@ -26,6 +31,8 @@ def launch_agent(
                                 help="Debug logs with -vv (or verbosity: 2 in the config)."),
     until_idle: bool = typer.Option(False, "--until-idle", help="Exit once the queues have "
                                     "nothing queued or running."),
+    log_file: str | None = typer.Option(None, "-l", "--log-file", help="Also write the "
+                                        "agent's logs to this file ('-': the console only)."),
 ) -> None:
     """Poll queues and launch their jobs, each as a launch-job flow run."""
     from launch_core.config import load_agent_config
@@ -33,9 +40,18 @@ def launch_agent(
     # Validate the config before Prefect starts, so bad input is a quick exit 2.
     loaded, _ = load_agent_config(config, flags={"queues": queues, "max_jobs": max_jobs,
                                                  "entity": entity})
+    log_handler = open_log_file(log_file)
+    if config_block:
+        typer.echo(f"launch config: Prefect block {config_block}")
+    else:
+        typer.echo(f"launch config: {loaded.source or 'none (built-in defaults)'}")
     if max(verbose, loaded.verbosity) >= 2:  # -v -v or verbosity: 2: debug logs
         logging.getLogger("prefect").setLevel(logging.DEBUG)
     from flows.launch_agent import launch_agent as agent_flow
+    # After Prefect's import: it configures logging once, then only incrementally.
+    if log_handler is not None:
+        for name in LOGGERS:
+            logging.getLogger(name).addHandler(log_handler)
     from flows.runtime import register_stop
     from launch_core.agent import StopSignal
 
@@ -68,3 +84,16 @@ def launch_agent(
     if "error" in outcome:
         raise outcome["error"]
     typer.echo(f"agent stopped after launching {outcome['launched']} job(s)")
+
+
+def open_log_file(path: str | None) -> logging.Handler | None:
+    """A handler appending to ``path`` (None for no file, or ``-``: the console
+    already shows the logs). Raises InvalidInput when it cannot be opened."""
+    if path is None or path == "-":
+        return None
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"-l/--log-file: cannot open {path}: {exc.strerror}") from None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    return handler

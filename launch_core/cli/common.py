@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
 from launch_core.errors import InvalidInput
 from launch_core.inputs import load_mapping
@@ -13,6 +14,8 @@ from launch_core.inputs import load_mapping
 EntityOption = typer.Option(None, "-e", "--entity", help="Entity (default: RELAUNCH_ENTITY "
                             "or your user name).")
 JsonOption = typer.Option(False, "--json", help="Machine-readable JSON output.")
+QUEUE_FLAGS = ("-q", "--queue")
+DEFAULT_QUEUE = "default"  # W&B's queue for a bare -q
 
 
 def mapping_option(value: str | None, flag: str) -> dict[str, Any] | None:
@@ -37,3 +40,27 @@ def parse_assignments(values: list[str], flag: str) -> dict[str, str]:
             raise InvalidInput(f"{flag}: expected KEY=VALUE, got {value!r}")
         result[key.strip()] = raw
     return result
+
+
+class BareQueueMeansDefault(TyperCommand):
+    """A command whose ``-q``/``--queue`` given without a value means the queue
+    ``default``, as in W&B (a typer option always takes a value, so the value is
+    filled in before parsing)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._fill_queue(args))
+
+    def _fill_queue(self, args: list[str]) -> list[str]:
+        takes_value = {opt for param in self.params if isinstance(param, TyperOption)
+                       and not param.is_flag and not param.count for opt in param.opts}
+        filled, rest = [], list(args)
+        while rest:
+            arg = rest.pop(0)
+            filled.append(arg)
+            if arg == "--":
+                break
+            if arg in QUEUE_FLAGS and (not rest or rest[0].startswith("-")):
+                filled.append(DEFAULT_QUEUE)  # queue names never start with '-'
+            elif arg in takes_value and rest:
+                filled.append(rest.pop(0))
+        return filled + rest

@@ -1,42 +1,89 @@
-"""``relaunch launch`` without ``-q``: run the job here, through the same pipeline."""
+"""``relaunch launch`` without ``-q``: run the job here, through the same pipeline,
+on a resource of this host (local-process by default, or ``-r local-container``)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
 from launch_core import api
-from launch_core.errors import LaunchError, NotFound
-from launch_core.store import QueueStore
+from launch_core.cli.launch_request import LaunchRequest
+from launch_core.errors import Conflict, InvalidInput, LaunchError, NotFound
+from launch_core.plugins import load_class
+from launch_core.store import QueueItem, QueueStore
+from launch_core.store.engine import data_dir
 
-DIRECT_QUEUE = "relaunch-direct"
+DEFAULT_RESOURCE = "local-process"
 
 
-def run_direct(store: QueueStore, fields: dict[str, Any], *, entity: str | None,
-               code_dir: Path | None) -> tuple[int, str]:
-    """Enqueue into the entity's local-process direct queue, claim it here and run
-    the launch-job flow in this process. Returns (job id, final state)."""
-    entity = entity or api.default_entity()
-    try:
-        store.get_queue(entity, DIRECT_QUEUE)
-    except NotFound:
-        api.create_queue(store, DIRECT_QUEUE, "local-process", entity=entity,
-                         description="jobs run directly by `relaunch launch` without -q")
-    item = api.launch(store, DIRECT_QUEUE, fields, entity=entity, code_dir=code_dir)
+def direct_queue(resource: str) -> str:
+    """The name of the entity's queue for jobs run directly on ``resource``."""
+    return f"relaunch-direct-{resource}"
+
+
+def run_direct(store: QueueStore, request: LaunchRequest) -> tuple[QueueItem, str]:
+    """Enqueue into the entity's direct queue for the resource, claim the job here
+    and run the launch-job flow in this process until the job ends. Returns (final
+    item, queue name). Raises LaunchError (exit 1) when the job fails."""
+    from launch_core.config import load_agent_config
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    config, _ = load_agent_config(flags={"database": url})  # a bad config: before enqueue
+    item, queue = _enqueue(store, request)
     actor = f"cli-{os.getpid()}"
     item = store.claim_item(item.id, actor, lease_seconds=24 * 3600)
     from flows.launch_job import launch_job
     from flows.runtime import register_config
-    from launch_core.config import load_agent_config
 
-    config, _ = load_agent_config(flags={"database": store.engine.url
-                                         .render_as_string(hide_password=False)})
     register_config(actor, config)
     try:
-        state = asyncio.run(launch_job(item_id=item.id, queue_name=DIRECT_QUEUE, actor=actor,
-                                       claim_token=item.claim_token))
+        asyncio.run(launch_job(item_id=item.id, queue_name=queue, actor=actor,
+                               claim_token=item.claim_token))
     except Exception as exc:
         raise LaunchError(f"job {item.id} failed: {exc}") from None
-    return item.id, state
+    return store.get_item(item.id), queue
+
+
+def start_direct(store: QueueStore, request: LaunchRequest) -> tuple[QueueItem, str, Path]:
+    """Enqueue into the direct queue and start, detached, an agent that runs it
+    (``launch-agent --until-idle`` on that queue). Returns (item, queue name, the
+    agent's log file) at once."""
+    from launch_core.config import load_agent_config
+
+    load_agent_config()  # a bad config: exit 2 before anything is enqueued
+    item, queue = _enqueue(store, request)
+    log = data_dir() / "logs" / f"direct-job-{item.id}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ,
+           "RELAUNCH_DATABASE_URL": store.engine.url.render_as_string(hide_password=False)}
+    command = [sys.executable, "-m", "launch_core.cli.main", "launch-agent", "-q", queue,
+               "-e", _entity(request), "--until-idle"]
+    with open(log, "ab") as out:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
+                         start_new_session=True)  # outlives this command and its terminal
+    return item, queue, log
+
+
+def _enqueue(store: QueueStore, request: LaunchRequest) -> tuple[QueueItem, str]:
+    resource = request.resource or DEFAULT_RESOURCE
+    if not load_class("resource", resource).runs_on_agent_host:
+        raise InvalidInput(f"-r/--resource: {resource} does not run on this host; "
+                           "enqueue into a queue on it with -q QUEUE")
+    queue, entity = direct_queue(resource), _entity(request)
+    try:
+        store.get_queue(entity, queue)
+    except NotFound:
+        with contextlib.suppress(Conflict):  # another direct launch created it first
+            api.create_queue(store, queue, resource, entity=entity,
+                             description=f"jobs run directly on {resource} by `relaunch "
+                                         "launch` without -q")
+    fields = {**request.fields, "resource": resource}
+    return api.launch(store, queue, fields, entity=entity, code_dir=request.code_dir), queue
+
+
+def _entity(request: LaunchRequest) -> str:
+    return request.entity or api.default_entity()

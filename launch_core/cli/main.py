@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from launch_core.cli import agent_cmd, job_cmds, launch_cmd, queue_cmds
+from launch_core.cli.common import BareQueueMeansDefault
 from launch_core.errors import LaunchError
 
 app = typer.Typer(
@@ -26,7 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(queue_cmds.app, name="queue")
 app.add_typer(job_cmds.app, name="job")
-app.command("launch", no_args_is_help=True)(launch_cmd.launch)
+app.command("launch", no_args_is_help=True, cls=BareQueueMeansDefault)(launch_cmd.launch)
 app.command("launch-agent")(agent_cmd.launch_agent)
 app.command("agent", help="Alias of launch-agent.")(agent_cmd.launch_agent)
 

@@ -87,6 +87,9 @@ class Resource(ABC):
     runs_on_agent_host: ClassVar[bool] = False  # its runs live on the agent's machine
     reports_preemption: ClassVar[bool] = False  # status() may say "preempted"
     poll_interval: ClassVar[float] = 0.25  # seconds between two status checks of a run
+    # Longest WANDB_CONFIG value a run gets; past it the config is split into
+    # WANDB_CONFIG_0..N (W&B's limit for its runners but SageMaker's 512). None: no limit.
+    env_value_limit: ClassVar[int | None] = 32670
 
     def validate(self, config: dict[str, Any]) -> None:
         """Raise InvalidInput naming the option (its JSON path) when the final config

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from launch_core.errors import InvalidInput
 from launch_core.resources.base import (
@@ -20,22 +22,87 @@ from launch_core.resources.logfile import read_log_file
 
 
 class LocalContainerOptions(Options):
-    """The ``docker run`` options a queue may set (dashes or underscores)."""
+    """The ``docker run`` options a queue may set (dashes or underscores, as in W&B's
+    queue configs; W&B's short forms ``e``, ``m`` and ``w`` too)."""
 
     cpus: float | None = Field(default=None, gt=0)
+    cpu_shares: int | None = Field(default=None, gt=0)
+    cpu_period: int | None = Field(default=None, gt=0)
+    cpu_quota: int | None = Field(default=None, gt=0)
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
     memory: str | int | None = None
+    memory_reservation: str | int | None = None
+    memory_swap: str | int | None = None
     gpus: int | Literal["all"] | None = None
     shm_size: str | int | None = None
-    env: dict[str, Any] = {}
+    pids_limit: int | None = Field(default=None, ge=-1)  # -1: unlimited
+    env: dict[str, Any] | list[str] = {}  # a mapping, or W&B's list of KEY=VALUE
     workdir: str | None = None
-    ulimits: dict[str, int] = {}
-    network: Literal["none", "host"] = "none"
+    ulimits: dict[str, int] = {}  # name: limit (soft and hard)
+    ulimit: str | list[str] = []  # docker run's (and W&B's) form: "nofile=1024[:2048]"
+    # No network unless the queue asks: "host", or "bridge" (docker's and W&B's default).
+    network: Literal["none", "host", "bridge"] = "none"
     labels: dict[str, Any] = {}
     user: str | None = None
 
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: dict[str, Any] | list[str]) -> dict[str, Any] | list[str]:
+        for entry in value if isinstance(value, list) else []:
+            if not _ENV_ENTRY.match(entry):
+                raise _refused(f"{entry[:40]!r} is not KEY=VALUE (a container gets "
+                               "nothing from the agent's environment)")
+        return value
+
+    @field_validator("ulimit")
+    @classmethod
+    def _check_ulimit(cls, value: str | list[str]) -> str | list[str]:
+        for entry in [value] if isinstance(value, str) else value:
+            try:
+                parse_ulimit(entry)
+            except ValueError as exc:
+                raise _refused(str(exc)) from None
+        return value
+
+    def all_ulimits(self) -> dict[str, tuple[int, int]]:
+        """Every ulimit asked for, by name: (soft, hard); ``ulimit`` wins over ``ulimits``."""
+        limits = {name: (limit, limit) for name, limit in self.ulimits.items()}
+        entries = [self.ulimit] if isinstance(self.ulimit, str) else self.ulimit
+        limits.update(parse_ulimit(entry) for entry in entries)
+        return limits
+
+
+_ENV_ENTRY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=.*", re.DOTALL)
+_ULIMIT = re.compile(r"([a-z]+)=(-?[0-9]+)(?::(-?[0-9]+))?")
+_SHORT_NAMES = {"e": "env", "m": "memory", "w": "workdir"}
+# Options passed to the Docker SDK unchanged but for their name.
+_SDK_NAMES = {
+    "cpu_shares": "cpu_shares", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota",
+    "cpuset_cpus": "cpuset_cpus", "cpuset_mems": "cpuset_mems", "memory": "mem_limit",
+    "memory_reservation": "mem_reservation", "memory_swap": "memswap_limit",
+    "shm_size": "shm_size", "pids_limit": "pids_limit", "workdir": "working_dir",
+    "user": "user",
+}
+
+
+def _refused(reason: str) -> PydanticCustomError:
+    """A validation error whose message is ``reason`` alone (no "Value error, ")."""
+    return PydanticCustomError("option_value", "{reason}", {"reason": reason})
+
+
+def parse_ulimit(entry: str) -> tuple[str, tuple[int, int]]:
+    """``name=soft[:hard]`` as (name, (soft, hard)). Raises ValueError."""
+    match = _ULIMIT.fullmatch(entry.strip())
+    if match is None:
+        raise ValueError(f"{entry[:40]!r} is not name=soft[:hard] (e.g. nofile=1024:2048)")
+    soft = int(match.group(2))
+    return match.group(1), (soft, int(match.group(3) or soft))
+
 
 def _normalise(config: dict[str, Any]) -> dict[str, Any]:
-    return {str(k).replace("-", "_"): v for k, v in config.items()}
+    named = {str(k).strip().lstrip("-").replace("-", "_"): v for k, v in config.items()}
+    return {_SHORT_NAMES.get(k, k): v for k, v in named.items()}
 
 
 class LocalContainerResource(Resource):
@@ -90,33 +157,27 @@ class LocalContainerResource(Resource):
         import docker
 
         options = self.parse_options(job.config)
-        env = {**{str(k): str(v) for k, v in options.env.items()}, **job.env}
         job.run_dir.mkdir(parents=True, exist_ok=True)
         run: dict[str, Any] = {
-            "name": job.ref.name, "command": job.args or None, "environment": env,
+            # job.env holds the queue's env option already (launch_core.workspace.job_env)
+            "name": job.ref.name, "command": job.args or None, "environment": job.env,
             "network_mode": options.network,
             "labels": {**{str(k): str(v) for k, v in options.labels.items()},
                        "relaunch.item": str(job.item_id), "relaunch.run": job.run_id},
         }
+        run.update({sdk: getattr(options, name) for name, sdk in _SDK_NAMES.items()
+                    if getattr(options, name) is not None})
         if job.entry_point:
             run["entrypoint"] = job.entry_point
         if options.cpus is not None:
             run["nano_cpus"] = int(options.cpus * 1e9)
-        if options.memory is not None:
-            run["mem_limit"] = options.memory
-        if options.shm_size is not None:
-            run["shm_size"] = options.shm_size
-        if options.workdir is not None:
-            run["working_dir"] = options.workdir
-        if options.user is not None:
-            run["user"] = options.user
         if options.gpus is not None:
             count = -1 if options.gpus in ("all", -1) else int(options.gpus)
             run["device_requests"] = [docker.types.DeviceRequest(count=count,
                                                                  capabilities=[["gpu"]])]
-        if options.ulimits:
-            run["ulimits"] = [docker.types.Ulimit(name=n, soft=v, hard=v)
-                              for n, v in options.ulimits.items()]
+        if ulimits := options.all_ulimits():
+            run["ulimits"] = [docker.types.Ulimit(name=name, soft=soft, hard=hard)
+                              for name, (soft, hard) in ulimits.items()]
         return run
 
     def _ensure_image(self, image: str, auth: dict[str, str] | None) -> None:

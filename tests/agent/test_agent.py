@@ -56,7 +56,7 @@ def test_stop_signal_set_from_another_thread_stops_the_agent_and_releases_its_jo
         jobs: Jobs, sqlite_store: QueueStore, agent_config: AgentConfig) -> None:
     item = jobs.enqueue(seconds=30)
     stop = StopSignal()
-    agent = make_agent(sqlite_store, agent_config, stop=stop)
+    agent = make_agent(sqlite_store, agent_config, stop=stop, shutdown_grace=0.2)
 
     async def main() -> int:
         task = asyncio.create_task(agent.run())

@@ -25,7 +25,7 @@ def test_eight_slow_builds_with_a_short_lease_run_exactly_once_and_keep_their_le
         code = write_code(tmp_path / f"job{n}", Dockerfile=DOCKERFILE.format(
             base=docker_env.base_image), token__txt=f"{names.token}-{n}")
         result = relaunch("launch", "-q", "slow", "--code", str(code), "-E", "python3 main.py",
-                          "-c", json.dumps({"n": n}), "--json")
+                          "--run-config", json.dumps({"n": n}), "--json")
         assert result.code == 0, result.err
         jobs.append(int(result.json()["id"]))
     builder = {"type": "docker", "base-image": docker_env.base_image}

@@ -25,7 +25,7 @@ def queue(relaunch):
 def test_enqueue_stores_argv_and_typed_values(relaunch, queue):
     result = relaunch("launch", "-q", queue, "-d", "img:1", "-E", "python train.py --epochs 3",
                       "-a", "--lr 0.1", "-a", "--name='a b'", "-v", "gpus=4", "-v", "tier=large",
-                      "-c", '{"lr": 0.1}', "-p", "proj", "--name", "run1", "--json")
+                      "--run-config", '{"lr": 0.1}', "-p", "proj", "--name", "run1", "--json")
     assert result.code == 0, result.err
     job = result.json()
     assert job["state"] == "queued" and job["position"] == 1
@@ -52,9 +52,11 @@ def test_dry_run_prints_rendered_config_and_enqueues_nothing(relaunch, queue):
     ([], "template variable 'tier' needs a value (no default)"),
     (["-v", "tier=small", "-v", "nope=1"], "unknown template variable 'nope'"),
     (["-v", "tier"], "-v/--set-var: expected KEY=VALUE"),
-    (["-v", "tier=small", "-R", '{"a": 1}'], "resource_args: queue 'q' declares template"),
+    (["-v", "tier=small", "-R", '{"local-process": {"a": 1}}'],
+     "resource_args: queue 'q' declares template"),
     (["-v", "tier=small", "-P", "urgent"], "launch: priority: Input should be"),
     (["-v", "tier=small", "-c", "[1, 2]"], "-c/--config: expected a mapping, got list"),
+    (["-v", "tier=small", "--run-config", "[1]"], "--run-config: expected a mapping, got list"),
     (["-v", "tier=small", "-E", "python 'unclosed"], "-E/--entry-point: cannot split"),
 ])
 def test_bad_input_is_exit_2_one_line_and_nothing_written(relaunch, queue, args, message):
@@ -81,7 +83,8 @@ def test_priority_refused_on_queue_without_prioritization(relaunch):
     relaunch("queue", "create", "plain", "-r", "local-process")
     result = relaunch("launch", "-q", "plain", "-d", "img", "-P", "high")
     assert result.code == 2 and "has no prioritization" in result.err
-    assert relaunch("launch", "-q", "plain", "-d", "img", "-R", '{"env": {"A": "1"}}').code == 0
+    assert relaunch("launch", "-q", "plain", "-d", "img", "-R",
+                    '{"local-process": {"env": {"A": "1"}}}').code == 0
 
 
 def test_code_directory_is_packed_into_the_store(relaunch, tmp_path: Path):

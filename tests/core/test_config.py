@@ -127,7 +127,8 @@ builder:
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     path = write(tmp_path / "empty.yaml", "")
     config, _ = load_agent_config(str(path), environ={})
-    assert config == AgentConfig()
+    assert config.model_dump() == AgentConfig().model_dump()
+    assert config.source == path
 
 
 def test_json_file_is_accepted(tmp_path: Path) -> None:
@@ -331,9 +332,17 @@ def test_max_jobs_unlimited_from_environment() -> None:
 
 
 def test_bad_verbosity_names_the_key(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", "verbosity: 3\n")
+    path = write(tmp_path / "c.yaml", "verbosity: loud\n")
     with pytest.raises(ConfigError, match="verbosity"):
         load_agent_config(str(path), environ={})
+
+
+def test_wandb_verbosity_above_two_is_read_as_two_with_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "verbosity: 3\n")
+    config, warnings = load_agent_config(str(path), environ={})
+    assert config.verbosity == 2
+    assert len(warnings) == 1
+    assert "verbosity 3" in warnings[0] and str(path) in warnings[0]
 
 
 def test_malformed_yaml_is_a_config_error_naming_the_file(tmp_path: Path) -> None:

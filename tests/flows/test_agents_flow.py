@@ -67,7 +67,7 @@ def start_agent(env: dict[str, str], agents: list, tmp_path: Path, *args: str):
 
 def enqueue(relaunch, out_dir: Path, **run_config) -> int:
     result = relaunch("launch", "-q", "q", "--code", str(JOBS), "-E", "python3 record.py",
-                      "-c", json.dumps({"out": str(out_dir), **run_config}), "--json")
+                      "--run-config", json.dumps({"out": str(out_dir), **run_config}), "--json")
     assert result.code == 0, result.err
     return int(result.json()["id"])
 

@@ -58,7 +58,7 @@ def test_store_restart_during_a_run_loses_nothing_and_runs_nothing_twice(
     env = {**cli_env, "RELAUNCH_DATABASE_URL": url}
     assert relaunch("queue", "create", "q", "-r", "local-process", env=env).code == 0
     jobs = [relaunch("launch", "-q", "q", "--code", str(JOBS), "-E", "python3 record.py",
-                     "-c", json.dumps({"out": str(out_dir), "sleep": 4}), "--json",
+                     "--run-config", json.dumps({"out": str(out_dir), "sleep": 4}), "--json",
                      env=env).json()["id"] for _ in range(2)]
     store = QueueStore(url)
     agents: list[subprocess.Popen[str]] = []

@@ -22,7 +22,8 @@ def _queue(relaunch, name: str = "q", config: str = CONFIG, variables: str = VAR
 
 def _launch(relaunch, out_dir: Path, *extra: str, queue: str = "q", **run_config) -> int:
     result = relaunch("launch", "-q", queue, "--code", str(JOBS), "-E", "python3 record.py",
-                      "-c", json.dumps({"out": str(out_dir), **run_config}), "--json", *extra)
+                      "--run-config", json.dumps({"out": str(out_dir), **run_config}),
+                      "--json", *extra)
     assert result.code == 0, result.err
     return int(result.json()["id"])
 
@@ -94,10 +95,10 @@ def test_failing_job_records_its_exit_code(relaunch, out_dir):
 
 def test_launch_without_queue_runs_here_and_fails_nonzero(relaunch, out_dir):
     ok = relaunch("launch", "--code", str(JOBS), "-E", "python3 record.py",
-                  "-c", json.dumps({"out": str(out_dir)}), timeout=180)
+                  "--run-config", json.dumps({"out": str(out_dir)}), timeout=180)
     assert ok.code == 0, ok.err[-2000:]
     assert ok.out.strip().endswith("finished")
     bad = relaunch("launch", "--code", str(JOBS), "-E", "python3 record.py",
-                   "-c", json.dumps({"out": str(out_dir), "exit": 2}), timeout=180)
+                   "--run-config", json.dumps({"out": str(out_dir), "exit": 2}), timeout=180)
     assert bad.code == 1
     assert "run: exit code 2" in bad.err

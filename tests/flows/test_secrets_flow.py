@@ -17,7 +17,7 @@ def test_store_password_and_env_secret_never_reach_prefect(relaunch, api, cli_en
     assert relaunch("queue", "create", "secrets", "-r", "local-process", "--config", config,
                     env=env).code == 0
     launched = relaunch("launch", "-q", "secrets", "--code", str(JOBS), "-E", "python3 record.py",
-                        "-c", json.dumps({"out": str(out_dir)}), "--json", env=env)
+                        "--run-config", json.dumps({"out": str(out_dir)}), "--json", env=env)
     job = launched.json()["id"]
     agent = relaunch("launch-agent", "-q", "secrets", "--until-idle", env=env, timeout=180)
     assert agent.code == 0, agent.err[-2000:]

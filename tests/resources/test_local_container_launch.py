@@ -129,17 +129,19 @@ def test_volumes_option_is_rejected_at_merge(relaunch, cli_store, docker_env, na
     assert "'volumes' is not allowed" in item.reason
 
 
-def test_bridge_network_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
+def test_unknown_network_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
+    # none (the default), host and bridge (W&B's default, asked for explicitly) are allowed
     item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path,
-                            {"network": "bridge"})
-    assert "option 'network': 'bridge' is not allowed" in item.reason
+                            {"network": "container:other"})
+    assert "option 'network': 'container:other' is not allowed" in item.reason
 
 
 def test_forbidden_option_from_resource_args_is_rejected_at_merge(
         relaunch, cli_store, docker_env, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
-    job = enqueue(relaunch, names.queue, code, "-R", json.dumps({"cap_add": ["SYS_ADMIN"]}))
+    job = enqueue(relaunch, names.queue, code, "-R",
+                  json.dumps({"local-container": {"cap_add": ["SYS_ADMIN"]}}))
     agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
     assert agent.code == 0, agent.err[-3000:]
     item = cli_store.get_item(job)
