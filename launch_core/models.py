@@ -262,6 +262,13 @@ def from_wandb_queue_config(config: dict[str, Any], resource: Any) -> dict[str, 
     return body
 
 
+def check_relative_dir(path: str, what: str) -> None:
+    """Raise ValueError unless ``path`` is a relative path that stays inside."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "~")) or ".." in parts:
+        raise ValueError(f"{what} {path!r} must be a path inside the source")
+
+
 class LaunchSpec(_Model):
     """What a submitter asks for. Exactly one source: image, git uri (+ref) or code."""
 
@@ -273,6 +280,9 @@ class LaunchSpec(_Model):
     args: list[str] = Field(default_factory=list)
     dockerfile: str | None = Field(default=None, min_length=1, max_length=512)
     base_image: str | None = Field(default=None, min_length=1, max_length=512)
+    # W&B's --build-context for a git source: the repository's subdirectory that is
+    # the job's root (a local code source is packed from that subdirectory instead).
+    build_context: str | None = Field(default=None, min_length=1, max_length=512)
     run_config: dict[str, Any] = Field(default_factory=dict)
     resource_args: dict[str, Any] = Field(default_factory=dict)
     template_values: dict[str, Any] = Field(default_factory=dict)
@@ -288,6 +298,10 @@ class LaunchSpec(_Model):
             raise ValueError("give exactly one source: an image, a git uri or a code directory")
         if self.ref is not None and self.uri is None:
             raise ValueError("ref only applies to a git uri")
+        if self.build_context is not None:
+            check_relative_dir(self.build_context, "build_context")
+            if self.uri is None:
+                raise ValueError("build_context only applies to a git uri")
         for field in ("image", "uri", "ref"):
             value = getattr(self, field)
             if value is not None and (value.startswith("-") or value != value.strip()):

@@ -48,7 +48,13 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
         target = base / "repo"
         if not target.exists():
             _clone(spec.uri, spec.ref, target)
-        return target
+        if spec.build_context is None:
+            return target
+        root = target / spec.build_context
+        if not root.is_dir():
+            raise InvalidInput(f"build_context {spec.build_context!r}: no such directory "
+                               f"in {spec.uri}")
+        return root
     target = base / "work"
     target.mkdir(parents=True, exist_ok=True)
     return target

@@ -43,7 +43,9 @@ def build_request(flags: dict[str, Any], spec: str | None, code: Path | None,
     fields.update(given, template_values=values)
     fields.setdefault("author", getpass.getuser())
     code_dir = _code_dir(fields, code)
-    if build_context is not None:
+    if build_context is not None and code_dir is None and fields.get("uri"):
+        fields["build_context"] = build_context  # a git source: used after the clone
+    elif build_context is not None:
         code_dir = _build_context(code_dir, build_context)
     if fields.get("base_image") and fields.get("image"):
         raise InvalidInput("-B/--base-image: an image job (-d) builds nothing, so it "
@@ -76,8 +78,8 @@ def _is_local_path(uri: str) -> bool:
 def _build_context(code_dir: Path | None, build_context: str) -> Path:
     """W&B's --build-context: the subdirectory of the code that is the job's root."""
     if code_dir is None:
-        raise InvalidInput("--build-context: applies to a local code directory "
-                           "(-u DIR or --code DIR)")
+        raise InvalidInput("--build-context: applies to a git repository or a local code "
+                           "directory (-u URI_OR_DIR or --code DIR)")
     relative = Path(build_context)
     if relative.is_absolute() or ".." in relative.parts:
         raise InvalidInput(f"--build-context: {build_context} must be a path inside the code")

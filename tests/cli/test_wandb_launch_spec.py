@@ -234,7 +234,8 @@ def test_base_image_short_flag(relaunch, tmp_path):
      "error: -c/--config: key 'job' is not supported"),
     (["-B", "python:3.12"], "error: -B/--base-image: an image job (-d) builds nothing"),
     (["--async"], "error: --async: applies to a direct launch (without -q)"),
-    (["--build-context", "sub"], "error: --build-context: applies to a local code directory"),
+    (["--build-context", "sub"], "error: --build-context: applies to a git repository or a "
+                                 "local code directory"),
 ])
 def test_refused_on_an_image_job_naming_key_and_flag(relaunch, args, message):
     _queue(relaunch, "docker", "local-container")
@@ -250,9 +251,18 @@ def test_local_directory_errors_name_the_flag(relaunch, tmp_path: Path):
         relaunch, "-q", "q", "-u", "./code", "--code", str(tmp_path / "code"))
     assert "error: --build-context: ../x must be a path inside the code" in _refused(
         relaunch, "-q", "q", "-u", "./code", "--build-context", "../x")
-    assert "--build-context: applies to a local code directory" in _refused(
+    assert "must be a path inside the source" in _refused(
         relaunch, "-q", "q", "-u", "https://github.com/wandb/launch-jobs.git",
-        "--build-context", "jobs/hello_world")
+        "--build-context", "../jobs")
+
+
+def test_build_context_of_a_git_repository_is_kept_for_the_agent(relaunch):
+    """W&B's walkthrough: a job in a subdirectory of a git repository."""
+    _queue(relaunch, "q")
+    job = _dry_run(relaunch, "-q", "q", "-u", "https://github.com/wandb/launch-jobs.git",
+                   "--build-context", "jobs/hello_world", "-E", "python train.py")
+    assert job["spec"]["uri"] == "https://github.com/wandb/launch-jobs.git"
+    assert job["spec"]["build_context"] == "jobs/hello_world"
 
 
 def test_direct_launch_refuses_a_resource_off_this_host(relaunch):

@@ -46,6 +46,8 @@ def repo(tmp_path: Path) -> dict[str, str]:
     git("init", "--quiet", "--initial-branch=main", ".", cwd=path)
     (path / "version.txt").write_text("one\n")
     (path / "train.py").write_text("print('v1')\n")
+    (path / "jobs" / "mnist").mkdir(parents=True)
+    (path / "jobs" / "mnist" / "train.py").write_text("print('mnist')\n")
     git("add", ".", cwd=path)
     git("commit", "--quiet", "-m", "first", cwd=path)
     first = git("rev-parse", "HEAD", cwd=path)
@@ -141,6 +143,25 @@ def test_checks_out_the_ref_asked_for(store: QueueStore, data_dir: Path,
         assert (workdir / "version.txt").read_text() == "two\n"
         assert (workdir / "added_in_v2.txt").read_text() == "new\n"
         assert git("rev-parse", "HEAD", cwd=workdir) == repo["second"]
+
+
+def test_build_context_makes_a_subdirectory_of_the_repository_the_jobs_root(
+        store: QueueStore, data_dir: Path, repo: dict[str, str]) -> None:
+    queue = make_queue(store)
+    item = enqueue(store, queue, uri=repo["url"], build_context="jobs/mnist")
+    workdir = prepare_workdir(store, item, ["file"])
+    assert workdir == data_dir / "runs" / item.run_id / "repo" / "jobs" / "mnist"
+    assert (workdir / "train.py").read_text() == "print('mnist')\n"
+    missing = enqueue(store, queue, uri=repo["url"], build_context="jobs/none")
+    with pytest.raises(InvalidInput, match="build_context 'jobs/none': no such directory"):
+        prepare_workdir(store, missing, ["file"])
+
+
+@pytest.mark.parametrize("context", ["../up", "/abs", "a/../../b", "~/x"])
+def test_build_context_must_stay_inside_the_repository(context: str) -> None:
+    with pytest.raises(ValueError, match="must be a path inside the source"):
+        LaunchSpec.model_validate({"uri": "https://example.com/r.git",
+                                   "build_context": context})
 
 
 def test_second_prepare_reuses_the_checkout(store: QueueStore, data_dir: Path,
