@@ -11,7 +11,8 @@ from prefect.artifacts import acreate_markdown_artifact
 from flows.registry_setup import load_block_credentials
 from flows.runtime import config_for, redact, store_for
 from flows.tasks import prefect_step
-from launch_core.pipeline import JobPipeline, Launch, Resolved
+from launch_core.launch_records import Launch, Resolved
+from launch_core.pipeline import JobPipeline
 
 
 @flow(name="launch-job", flow_run_name="{queue_name}-{item_id}", log_prints=True)

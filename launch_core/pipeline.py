@@ -10,45 +10,34 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from launch_core.builders.base import (
-    DEFAULT_BASE_IMAGE,
-    BuildRequest,
-    docker_daemon_answers,
-    get_builder,
-)
+from launch_core.build_stage import ImageBuild
 from launch_core.config import AgentConfig
 from launch_core.errors import (
-    ConfigError,
     IllegalTransition,
     InvalidInput,
     LaunchError,
     LostClaim,
     NotFound,
 )
-from launch_core.registries import Registry, make_registry, registry_class
+from launch_core.launch_records import Built, Launch, Resolved
+from launch_core.registries import Registry
 from launch_core.resolve import resolve_resource_config
-from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus, get_resource
-from launch_core.store import Claim, QueueItem, QueueRecord, QueueStore
+from launch_core.resources.base import JobContext, RunRef, RunStatus, get_resource
+from launch_core.store import Claim, QueueStore
 from launch_core.store.states import (
-    BUILDING,
     CANCELLED,
     FAILED,
-    FINISHED,
     LAUNCHED,
     RUNNING,
     SUBMITTED,
     UNSUBMITTED,
 )
-from launch_core.workspace import job_env, prepare_workdir, run_dir
+from launch_core.watch import RunWatch
+from launch_core.workspace import job_env, run_dir
 
-CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, holder)
-STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
 LOST = "lost"  # what run() returns when another agent took the item over
 
 # The stage a failure in each step is recorded as.
@@ -75,40 +64,7 @@ class StageFailed(LaunchError):
         self.stage = stage
 
 
-@dataclass(frozen=True)
-class Launch:
-    """What the stages pass along: the item, its queue, the claim and the resource.
-
-    ``existing`` is the handle of a run an earlier attempt started but did not
-    record (the agent died in between): it is re-attached, never started again.
-    """
-
-    item: QueueItem
-    queue: QueueRecord
-    claim: Claim
-    resource: Resource
-    existing: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """The job's final resource config and the queue's builder options."""
-
-    config: dict[str, Any]
-    builder: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Built:
-    """The outcome of the build: the image (if any), where it goes, the run dir."""
-
-    image: str | None
-    built: bool
-    registry: Registry
-    workdir: Path | None
-
-
-class JobPipeline:
+class JobPipeline(ImageBuild, RunWatch):
     """Runs one claimed job for ``actor`` (an agent id, or the CLI running a job).
 
     ``log`` receives progress, build output and the job's output, one line a call.
@@ -206,66 +162,6 @@ class JobPipeline:
         launch.resource.validate(resolved)
         return Resolved(resolved, builder)
 
-    async def build(self, launch: Launch, resolved: Resolved) -> Built:
-        """Fetch the code, then build (or pass through) the job's image; the item goes
-        to ``building``."""
-        item, resource = launch.item, launch.resource
-        await self._write(self.store.transition, item.id, BUILDING, actor=self.actor,
-                          claim=launch.claim)
-        registry = await self._registry(resolved)
-        workdir = None  # code to build, or the directory a local process runs in
-        if item.spec.image is None or not resource.needs_image:
-            workdir = await asyncio.to_thread(prepare_workdir, self.store, item,
-                                              self.config.allow_git_schemes)
-        builder = get_builder(await asyncio.to_thread(self._builder_type, resource))
-        request = BuildRequest(
-            item=item, resource=resource.name, context=workdir, registry=registry,
-            base_image=(resolved.builder.get("base_image") or self.config.builder.base_image
-                        or DEFAULT_BASE_IMAGE),
-            platform=self.config.builder.platform, log=self.log,
-            needs_image=resource.needs_image)
-        result = await asyncio.to_thread(builder.build, request)
-        if result.note == "cached":
-            await self._note(launch, f"build skipped: {result.image} already exists")
-        elif result.built:
-            await self._note(launch, f"built image {result.image}")
-        return Built(result.image, result.built, registry, workdir)
-
-    def _builder_type(self, resource: Resource) -> str:
-        if not resource.needs_image:
-            return "noop"  # code runs directly; an image would not be used
-        if self.config.builder.type:
-            return self.config.builder.type
-        return "docker" if docker_daemon_answers() else "noop"
-
-    async def _registry(self, resolved: Resolved) -> Registry:
-        """The registry images go to: the queue's ``builder.destination``, else the
-        agent's, else its legacy ``registry.uri``; credentials from the block named
-        by ``builder.credentials-block``."""
-        legacy = self.config.registry
-        destination = (resolved.builder.get("destination") or self.config.builder.destination
-                       or (legacy.uri if legacy else None))
-        kind = legacy.type if legacy and legacy.type else None
-        region = self.config.environment.region if self.config.environment else None
-        credentials, block = None, self.config.builder.credentials_block
-        if destination and block:
-            if self.load_credentials is None:
-                raise ConfigError("builder.credentials-block: needs a Prefect server to "
-                                  "load the block from")
-            credentials = await self.load_credentials(registry_class(destination, kind), block)
-        return make_registry(destination, kind, credentials=credentials, region=region)
-
-    async def push(self, launch: Launch, built: Built) -> str | None:
-        """Push a freshly built image to its registry (retries on transient errors)."""
-        if built.image is None or not built.built or not built.registry.pushes:
-            return built.image
-        import docker
-
-        client = await asyncio.to_thread(docker.from_env)
-        await asyncio.to_thread(built.registry.push, client, built.image, self.log)
-        await self._note(launch, f"pushed {built.image}")
-        return built.image
-
     async def submit(self, launch: Launch, resolved: Resolved | None, built: Built | None
                      ) -> dict[str, Any]:
         """Start the run (or re-attach to the one an earlier attempt started) and
@@ -310,74 +206,6 @@ class JobPipeline:
             lease_seconds=self.config.lease_seconds)
         if renewal.lost:
             raise LostClaim(launch.item.id, self.actor, launch.claim.token)
-
-    async def watch(self, launch: Launch, handle: dict[str, Any]) -> RunStatus:
-        """Watch the run, pass its output to the log, record its end. A cancel
-        request stops the run; a lost claim stops the watching (the run goes on)."""
-        resource, item = launch.resource, launch.item
-        offset, next_check = 0, time.monotonic() + CANCEL_CHECK_SECONDS
-        while True:
-            status = await asyncio.to_thread(resource.status, handle)
-            text, offset = await asyncio.to_thread(resource.read_logs, handle, offset)
-            for line in text.splitlines():
-                self.log(line)
-            if status.done:
-                break
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + CANCEL_CHECK_SECONDS
-                if await self._cancel_requested(launch):
-                    await asyncio.to_thread(resource.cancel, handle,
-                                            self.config.stopped_run_timeout)
-                    await self._write(self.store.transition, item.id, CANCELLED,
-                                      actor=self.actor, claim=launch.claim,
-                                      message="cancelled on request")
-                    await asyncio.to_thread(resource.cleanup, handle)
-                    self.log(f"job {item.id} cancelled on request")
-                    return RunStatus(CANCELLED)
-            await asyncio.sleep(resource.poll_interval)
-        await self._record_end(launch, status)
-        await asyncio.to_thread(resource.cleanup, handle)
-        return status
-
-    async def _cancel_requested(self, launch: Launch) -> bool:
-        try:
-            current = await asyncio.to_thread(self.store.get_item, launch.item.id)
-        except Exception as exc:  # store unreachable for now: look again later
-            self.log(f"could not read job {launch.item.id}: {type(exc).__name__}")
-            return False
-        if current.claim != launch.claim:
-            raise LostClaim(launch.item.id, self.actor, launch.claim.token)
-        return current.cancel_requested
-
-    async def _record_end(self, launch: Launch, status: RunStatus) -> None:
-        item_id, claim = launch.item.id, launch.claim
-        if status.state == "preempted":
-            await self._write(self.store.preempt, item_id, actor=self.actor, claim=claim,
-                              reason=status.message or "preempted")
-        elif status.state == FINISHED:
-            await self._write(self.store.transition, item_id, FINISHED, actor=self.actor,
-                              claim=claim, exit_code=status.exit_code)
-        else:
-            await self._write(self.store.transition, item_id, FAILED, actor=self.actor,
-                              claim=claim, exit_code=status.exit_code, stage="run",
-                              reason=status.message, message=f"run: {status.message}")
-
-    async def _note(self, launch: Launch, message: str) -> None:
-        await self._write(self.store.note, launch.item.id, message, actor=self.actor,
-                          claim=launch.claim)
-
-    async def _write(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """A store write, retried while the store is unreachable (a restarting
-        database must not turn a finished job into a lost one)."""
-        from sqlalchemy.exc import DBAPIError
-
-        for delay in STORE_RETRY_DELAYS:
-            try:
-                return await asyncio.to_thread(write, *args, **kwargs)
-            except DBAPIError as exc:
-                self.log(f"store unreachable ({type(exc).__name__}); retrying in {delay}s")
-                await asyncio.sleep(delay)
-        return await asyncio.to_thread(write, *args, **kwargs)
 
     def _mark_failed(self, item_id: int, stage: str, reason: str,
                      claim_token: int | None) -> None:

@@ -1,0 +1,96 @@
+"""Watching a run and writing to its item: the pipeline's last stage and the store
+writes every stage makes (fenced by the claim, retried while the store is down)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from launch_core.config import AgentConfig
+from launch_core.errors import LostClaim
+from launch_core.launch_records import Launch
+from launch_core.resources.base import RunStatus
+from launch_core.store import QueueStore
+from launch_core.store.states import CANCELLED, FAILED, FINISHED
+
+CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, holder)
+STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
+
+
+class RunWatch:
+    """Part of JobPipeline: watches a run until it ends and records the end."""
+
+    store: QueueStore
+    config: AgentConfig
+    actor: str
+    log: Callable[[str], None]
+
+    async def watch(self, launch: Launch, handle: dict[str, Any]) -> RunStatus:
+        """Watch the run, pass its output to the log, record its end. A cancel
+        request stops the run; a lost claim stops the watching (the run goes on)."""
+        resource, item = launch.resource, launch.item
+        offset, next_check = 0, time.monotonic() + CANCEL_CHECK_SECONDS
+        while True:
+            status = await asyncio.to_thread(resource.status, handle)
+            text, offset = await asyncio.to_thread(resource.read_logs, handle, offset)
+            for line in text.splitlines():
+                self.log(line)
+            if status.done:
+                break
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CANCEL_CHECK_SECONDS
+                if await self._cancel_requested(launch):
+                    await asyncio.to_thread(resource.cancel, handle,
+                                            self.config.stopped_run_timeout)
+                    await self._write(self.store.transition, item.id, CANCELLED,
+                                      actor=self.actor, claim=launch.claim,
+                                      message="cancelled on request")
+                    await asyncio.to_thread(resource.cleanup, handle)
+                    self.log(f"job {item.id} cancelled on request")
+                    return RunStatus(CANCELLED)
+            await asyncio.sleep(resource.poll_interval)
+        await self._record_end(launch, status)
+        await asyncio.to_thread(resource.cleanup, handle)
+        return status
+
+    async def _cancel_requested(self, launch: Launch) -> bool:
+        try:
+            current = await asyncio.to_thread(self.store.get_item, launch.item.id)
+        except Exception as exc:  # store unreachable for now: look again later
+            self.log(f"could not read job {launch.item.id}: {type(exc).__name__}")
+            return False
+        if current.claim != launch.claim:
+            raise LostClaim(launch.item.id, self.actor, launch.claim.token)
+        return current.cancel_requested
+
+    async def _record_end(self, launch: Launch, status: RunStatus) -> None:
+        item_id, claim = launch.item.id, launch.claim
+        if status.state == "preempted":
+            await self._write(self.store.preempt, item_id, actor=self.actor, claim=claim,
+                              reason=status.message or "preempted")
+        elif status.state == FINISHED:
+            await self._write(self.store.transition, item_id, FINISHED, actor=self.actor,
+                              claim=claim, exit_code=status.exit_code)
+        else:
+            await self._write(self.store.transition, item_id, FAILED, actor=self.actor,
+                              claim=claim, exit_code=status.exit_code, stage="run",
+                              reason=status.message, message=f"run: {status.message}")
+
+    async def _write(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store write, retried while the store is unreachable (a restarting
+        database must not turn a finished job into a lost one)."""
+        from sqlalchemy.exc import DBAPIError
+
+        for delay in STORE_RETRY_DELAYS:
+            try:
+                return await asyncio.to_thread(write, *args, **kwargs)
+            except DBAPIError as exc:
+                self.log(f"store unreachable ({type(exc).__name__}); retrying in {delay}s")
+                await asyncio.sleep(delay)
+        return await asyncio.to_thread(write, *args, **kwargs)
+
+    async def _note(self, launch: Launch, message: str) -> None:
+        await self._write(self.store.note, launch.item.id, message, actor=self.actor,
+                          claim=launch.claim)
