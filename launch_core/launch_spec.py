@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from launch_core.errors import InvalidInput
-from launch_core.models import PRIORITY_NAME, PRIORITY_RANK, canonical_resource
+from launch_core.models import PRIORITY_NAME, PRIORITY_RANK
 from launch_core.plugins import names
+from launch_core.wandb_forms import canonical_resource
 
 # W&B's resource names, known here even when relaunch has no backend for them, so a
 # resource_args key for one of them reads as "another resource", not as a typo.

@@ -15,15 +15,11 @@ from pydantic import ValidationError
 
 from launch_core.errors import InvalidInput, TemplateError
 from launch_core.inputs import parse_model
-from launch_core.models import (
-    LaunchSpec,
-    QueueDefinition,
-    TemplateVariable,
-    canonical_resource,
-)
+from launch_core.models import LaunchSpec, QueueDefinition, TemplateVariable
 from launch_core.plugins import names
 from launch_core.resolve import resolve_resource_config
 from launch_core.resources.local_container import LocalContainerResource
+from launch_core.wandb_forms import canonical_resource
 
 
 def queue(**fields: Any) -> QueueDefinition:
