@@ -13,6 +13,7 @@ import pytest
 
 from launch_core.config import AgentConfig, load_agent_config
 from launch_core.errors import ConfigError
+from tests.support import write
 
 WANDB_AWS_CONFIG = """\
 max_jobs: 4
@@ -52,21 +53,7 @@ builder:
 verbosity: 2
 """
 
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No real ~/.config/relaunch file and no RELAUNCH_CONFIG from the outside."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("RELAUNCH_CONFIG", raising=False)
-    return home
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("home")
 
 
 # --- defaults and file values -------------------------------------------------------
@@ -221,24 +208,24 @@ def _default_file(home: Path, text: str) -> Path:
     return write(home / ".config" / "relaunch" / "launch-config.yaml", text)
 
 
-def test_default_path_under_home_is_used(_isolated_home: Path) -> None:
-    _default_file(_isolated_home, "entity: from-default\n")
+def test_default_path_under_home_is_used(home: Path) -> None:
+    _default_file(home, "entity: from-default\n")
     config, _ = load_agent_config(None, environ={})
     assert config.entity == "from-default"
 
 
-def test_relaunch_config_beats_default_path(_isolated_home: Path, tmp_path: Path,
+def test_relaunch_config_beats_default_path(home: Path, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    _default_file(_isolated_home, "entity: from-default\n")
+    _default_file(home, "entity: from-default\n")
     other = write(tmp_path / "other.yaml", "entity: from-relaunch-config\n")
     monkeypatch.setenv("RELAUNCH_CONFIG", str(other))
     config, _ = load_agent_config(None, environ={"RELAUNCH_CONFIG": str(other)})
     assert config.entity == "from-relaunch-config"
 
 
-def test_explicit_path_beats_relaunch_config(_isolated_home: Path, tmp_path: Path,
+def test_explicit_path_beats_relaunch_config(home: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    _default_file(_isolated_home, "entity: from-default\n")
+    _default_file(home, "entity: from-default\n")
     other = write(tmp_path / "other.yaml", "entity: from-relaunch-config\n")
     explicit = write(tmp_path / "explicit.yaml", "entity: from-flag-c\n")
     monkeypatch.setenv("RELAUNCH_CONFIG", str(other))
@@ -400,8 +387,8 @@ def test_wandb_gcp_agent_config_loads_unchanged(tmp_path: Path) -> None:
     assert config.verbosity == 2
 
 
-def test_wandb_config_as_default_file_with_flag_overrides(_isolated_home: Path) -> None:
-    _default_file(_isolated_home, WANDB_AWS_CONFIG)
+def test_wandb_config_as_default_file_with_flag_overrides(home: Path) -> None:
+    _default_file(home, WANDB_AWS_CONFIG)
     config, _ = load_agent_config(None, environ={"RELAUNCH_MAX_JOBS": "8"},
                                   flags={"queues": ["cli-q"]})
     assert config.max_jobs == 8

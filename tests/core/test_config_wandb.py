@@ -13,6 +13,7 @@ import pytest
 
 from launch_core.config import env_setting, load_agent_config
 from launch_core.errors import ConfigError
+from tests.support import write
 
 # Every key of W&B's agent config schema (wandb/sdk/launch/agent/config.py), plus the
 # keys W&B's registries and kaniko builder read from their sections, with values from
@@ -57,21 +58,7 @@ UNUSED_KEYS = ["max_schedulers", "builder.kaniko-config", "registry.repository",
                "registry.image-name", "registry.project", "registry.region",
                "registry.account_id", "environment.project"]
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A HOME of this test's own, without RELAUNCH_CONFIG from the outside."""
-    path = tmp_path / "home"
-    path.mkdir()
-    monkeypatch.setenv("HOME", str(path))
-    monkeypatch.delenv("RELAUNCH_CONFIG", raising=False)
-    return path
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def wandb_default(home: Path, text: str) -> Path:

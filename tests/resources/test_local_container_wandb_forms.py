@@ -1,7 +1,7 @@
 """local-container options in W&B's forms (``env`` as a list of KEY=VALUE, ``ulimit``,
 ``pids-limit``) reach a real container on the real Docker daemon; and an unchanged
 W&B training script, in an image holding the host's ``wandb`` package, sees the
-launched run config and run id through the pipeline (no Prefect, SQLite store).
+launched run config and run id through the pipeline (no Prefect, SQLite sqlite_store).
 No container here uses a network (the test daemon has no bridge)."""
 
 from __future__ import annotations
@@ -117,26 +117,18 @@ def wandb_image(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory
     docker_env.client.images.remove(tag, force=True)
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueueStore]:
-    monkeypatch.setenv("RELAUNCH_DATA_DIR", str(tmp_path / "data"))
-    opened = QueueStore(f"sqlite:///{tmp_path / 'store.db'}")
-    yield opened
-    opened.dispose()
-
-
 def test_wandb_script_in_a_container_sees_the_launched_config_and_run_id(
-        docker_env: DockerEnv, names: Names, wandb_image: str, store: QueueStore) -> None:
-    queue = api.create_queue(store, "wandb", "local-container", entity="team", config={
+        docker_env: DockerEnv, names: Names, wandb_image: str, sqlite_store: QueueStore) -> None:
+    queue = api.create_queue(sqlite_store, "wandb", "local-container", entity="team", config={
         "labels": {"relaunch.test": names.token},
         "env": ["WANDB_MODE=offline", "WANDB_SILENT=true", "HOME=/tmp"]})
-    item = store.enqueue(queue, LaunchSpec.model_validate({
+    item = sqlite_store.enqueue(queue, LaunchSpec.model_validate({
         "image": wandb_image, "entry_point": ["python3", "train.py"],
         "run_config": {"lr": 0.5}}))
     config: AgentConfig = load_agent_config(environ={}, flags={"builder": {"type": "noop"}})[0]
-    [claimed] = store.claim("agent-a", [queue.id])
+    [claimed] = sqlite_store.claim("agent-a", [queue.id])
     lines: list[str] = []
-    state = asyncio.run(JobPipeline(store, config, "agent-a", lines.append).run(
+    state = asyncio.run(JobPipeline(sqlite_store, config, "agent-a", lines.append).run(
         item.id, claim_token=claimed.claim_token))
     assert state == "finished", lines[-20:]
     [result] = [json.loads(line.removeprefix("RESULT ")) for line in lines
