@@ -193,7 +193,9 @@ class JobPipeline(ImageBuild, RunWatch):
             run_id=item.run_id, item_id=item.id,
             # What the submitter gave always runs, built image or not.
             entry_point=item.spec.entry_point, args=list(item.spec.args),
-            env=job_env(item, queue.name, queue.entity, resolved.config, built.image,
+            # the config as the resource reads it (W&B's ``e``/``-e`` forms: ``env``)
+            env=job_env(item, queue.name, queue.entity,
+                        resource.parse_options(resolved.config).model_dump(), built.image,
                         agent_basics=not resource.needs_image, wandb=self.config.wandb_env,
                         value_limit=resource.env_value_limit),
             config=resolved.config, run_dir=run_dir(item.run_id), workdir=built.workdir,

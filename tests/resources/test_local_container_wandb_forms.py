@@ -70,6 +70,23 @@ def test_wandb_option_forms_reach_the_container(docker_env: DockerEnv, names: Na
         LocalContainerResource(docker_env.client).cleanup({"container_id": job.ref.name})
 
 
+def test_the_short_env_form_reaches_the_container_through_the_pipeline(
+        docker_env: DockerEnv, names: Names, sqlite_store: QueueStore) -> None:
+    """W&B's ``e`` (docker run's -e) is the queue's env option: the job sees it."""
+    queue = api.create_queue(sqlite_store, "short-env", "local-container", entity="team",
+                             config={"labels": {"relaunch.test": names.token},
+                                     "e": ["FROM_E=yes"]})
+    item = sqlite_store.enqueue(queue, LaunchSpec.model_validate({
+        "image": docker_env.base_image, "entry_point": ["sh", "-c", "echo from_e=$FROM_E"]}))
+    config: AgentConfig = load_agent_config(environ={}, flags={"builder": {"type": "noop"}})[0]
+    [claimed] = sqlite_store.claim("agent-a", [queue.id])
+    lines: list[str] = []
+    state = asyncio.run(JobPipeline(sqlite_store, config, "agent-a", lines.append).run(
+        item.id, claim_token=claimed.claim_token))
+    assert state == "finished", lines[-20:]
+    assert "from_e=yes" in lines
+
+
 # --- an unchanged W&B script ------------------------------------------------------------
 
 
