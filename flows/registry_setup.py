@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from launch_core.errors import MissingExtra
-from launch_core.plugins import has_module
+from launch_core.plugins import has_module, import_target
 from launch_core.registries import Registry
 
 
@@ -14,9 +13,8 @@ async def load_block_credentials(registry: type[Registry], block_name: str) -> A
     """Load the block ``block_name`` (of ``registry.credentials_block``'s type) and
     turn it into the registry's credentials. Raises MissingExtra naming the extra
     that brings the block type when it is not installed."""
-    module, _, attr = registry.credentials_block.partition(":")
-    if not has_module(module):
+    if not has_module(registry.credentials_block.partition(":")[0]):
         raise MissingExtra(f"registry {registry.kind!r} with", "builder.credentials-block",
                            registry.credentials_extra)
-    block = await getattr(importlib.import_module(module), attr).aload(block_name)
+    block = await import_target(registry.credentials_block).aload(block_name)
     return registry.credentials_from_block(block)

@@ -196,8 +196,10 @@ def _set_aside_wandb_keys(data: dict[str, Any], source: str
     """``data`` without the W&B keys relaunch does not use (and without null values,
     which W&B reads as its defaults), with one warning per key set aside. W&B's
     ``verbosity`` goes past 2; relaunch reads anything above as 2."""
-    kept = {key: value for key, value in data.items() if value is not None}
-    unused = [key for key in kept if key in WANDB_UNUSED_KEYS[""]]
+    kept = {key: value for key, value in data.items()
+            if value is not None and key not in WANDB_UNUSED_KEYS[""]}
+    unused = [key for key, value in data.items()
+              if value is not None and key in WANDB_UNUSED_KEYS[""]]
     for section in ("builder", "registry", "environment"):
         if isinstance(kept.get(section), dict):
             found = [key for key in kept[section] if _unused_in(section, key)]
@@ -205,8 +207,6 @@ def _set_aside_wandb_keys(data: dict[str, Any], source: str
             unused += [f"{section}.{key}" for key in found]
     warnings = [f"{source}: key {key!r} is a W&B Launch setting relaunch does not use"
                 for key in unused]
-    for key in unused:
-        kept.pop(key, None)
     verbosity = kept.get("verbosity")
     if isinstance(verbosity, int) and not isinstance(verbosity, bool) and verbosity > MAX_VERBOSITY:
         warnings.append(f"{source}: verbosity {verbosity} is read as {MAX_VERBOSITY}, "

@@ -217,10 +217,15 @@ class QueueDefinition(_Model):
         return self
 
 
-def check_relative_dir(path: str, what: str) -> None:
-    """Raise ValueError unless ``path`` is a relative path that stays inside."""
+def stays_inside(path: str) -> bool:
+    """Whether ``path`` is relative and never climbs out (no ``/``, ``~``, ``..``)."""
     parts = path.replace("\\", "/").split("/")
-    if path.startswith(("/", "~")) or ".." in parts:
+    return not path.startswith(("/", "~")) and ".." not in parts
+
+
+def check_relative_dir(path: str, what: str) -> None:
+    """Raise ValueError unless ``path`` stays inside the source (``stays_inside``)."""
+    if not stays_inside(path):
         raise ValueError(f"{what} {path!r} must be a path inside the source")
 
 

@@ -63,7 +63,12 @@ def load_class(kind: str, name: str) -> Any:
                            f"(available: {', '.join(names(kind))})")
     if plugin.extra and not has_module(EXTRA_MODULES[plugin.extra]):
         raise MissingExtra(kind, name, plugin.extra)
-    module, _, attr = plugin.target.partition(":")
+    return import_target(plugin.target)
+
+
+def import_target(target: str) -> Any:
+    """The object a ``module:attribute`` string names, its module imported now."""
+    module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from launch_core.errors import InvalidInput
 from launch_core.inputs import load_mapping
 from launch_core.launch_spec import read_launch_spec
+from launch_core.models import stays_inside
 
 SPEC_FLAG = "-c/--config"
 SOURCES = ("image", "uri")  # the spec's sources; any source flag replaces them
@@ -80,10 +81,9 @@ def _build_context(code_dir: Path | None, build_context: str) -> Path:
     if code_dir is None:
         raise InvalidInput("--build-context: applies to a git repository or a local code "
                            "directory (-u URI_OR_DIR or --code DIR)")
-    relative = Path(build_context)
-    if relative.is_absolute() or ".." in relative.parts:
+    if not stays_inside(build_context):
         raise InvalidInput(f"--build-context: {build_context} must be a path inside the code")
-    context = code_dir / relative
+    context = code_dir / build_context
     if not context.is_dir():
         raise InvalidInput(f"--build-context: {context} is not a directory")
     return context
