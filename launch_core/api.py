@@ -13,6 +13,7 @@ from launch_core.inputs import parse_model
 from launch_core.launch_spec import resource_args_for
 from launch_core.models import LaunchSpec, QueueDefinition
 from launch_core.resolve import resolve_resource_config
+from launch_core.resource_checks import check_job_config, check_queue_config
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.blobs import DEFAULT_MAX_CODE_BYTES, blob_digest, pack_directory
 from launch_core.templating import resolve_values
@@ -33,7 +34,9 @@ def create_queue(store: QueueStore, name: str, resource: str, *, entity: str | N
                  source: str = "queue", **fields: Any) -> QueueRecord:
     """Validate and store a new queue. Raises InvalidInput (naming ``source``) or Conflict."""
     data = {"entity": entity or default_entity(), "name": name, "resource": resource, **fields}
-    return store.create_queue(parse_model(QueueDefinition, data, source))
+    definition = parse_model(QueueDefinition, data, source)
+    _checked(check_queue_config, definition, source)
+    return store.create_queue(definition)
 
 
 def update_queue(store: QueueStore, name: str, *, entity: str | None = None,
@@ -43,7 +46,8 @@ def update_queue(store: QueueStore, name: str, *, entity: str | None = None,
     Raises NotFound, or InvalidInput naming the field (nothing is written then).
     """
     try:
-        return store.update_queue(entity or default_entity(), name, **changes)
+        return store.update_queue(entity or default_entity(), name, check=check_queue_config,
+                                  **changes)
     except InvalidInput as exc:
         raise InvalidInput(str(exc).replace("queue update", source, 1)) from None
 
@@ -51,14 +55,24 @@ def update_queue(store: QueueStore, name: str, *, entity: str | None = None,
 def check_launch(queue: QueueDefinition, spec: LaunchSpec) -> dict[str, Any]:
     """Validate a spec against a queue's guardrails; return the rendered config.
 
-    Checks the priority, the template values (type, bounds, enum, pattern) and the
-    resource_args rule. Macros stay unfilled (the agent fills them). Raises
-    InvalidInput / TemplateError naming the variable or flag.
+    Checks the priority, the template values (type, bounds, enum, pattern), the
+    resource_args rule and the resource's own checks (options, guardrails). Macros
+    stay unfilled (the agent fills them). Raises InvalidInput / TemplateError naming
+    the variable or flag.
     """
     if spec.priority != "medium" and not queue.prioritization:
         raise InvalidInput(f"-P/--priority: queue {queue.name!r} has no prioritization; "
                            "only the default priority (medium) is allowed")
-    return resolve_resource_config(queue, spec)
+    config = resolve_resource_config(queue, spec)
+    check_job_config(queue, config)
+    return config
+
+
+def _checked(check: Any, definition: QueueDefinition, source: str) -> None:
+    try:
+        check(definition)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{source}: config: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,9 @@ class QueueDefinition(_Model):
     config: dict[str, Any] = Field(default_factory=dict)
     template_variables: dict[str, TemplateVariable] = Field(default_factory=dict)
     allow_resource_args: bool = False
+    # Guarded fields of the resource config this queue's admin allows (e.g. a
+    # Kubernetes manifest's ``privileged``); only the admin's own values may set them.
+    allow_fields: list[str] = Field(default_factory=list)
     description: str = Field(default="", max_length=2000)
 
     @model_validator(mode="before")

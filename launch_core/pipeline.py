@@ -159,7 +159,7 @@ class JobPipeline(ImageBuild, RunWatch):
         builder = resolved.pop("builder", None) or {}
         if not isinstance(builder, dict):
             raise InvalidInput("builder: the queue's builder section must be a mapping")
-        launch.resource.validate(resolved)
+        launch.resource.validate(resolved, queue.definition)
         return Resolved(resolved, builder)
 
     async def submit(self, launch: Launch, resolved: Resolved | None, built: Built | None
@@ -199,7 +199,8 @@ class JobPipeline(ImageBuild, RunWatch):
                         agent_basics=not resource.needs_image, wandb=self.config.wandb_env,
                         value_limit=resource.env_value_limit),
             config=resolved.config, run_dir=run_dir(item.run_id), workdir=built.workdir,
-            image=built.image, pull_auth=pull_auth, resume_count=item.resume_count)
+            image=built.image, pull_auth=pull_auth, resume_count=item.resume_count,
+            queue=queue.name, entity=queue.entity, agent=self.actor)
 
     async def _still_holding(self, launch: Launch) -> None:
         """Renew the item's lease; raise LostClaim if the agent no longer holds it."""

@@ -104,12 +104,17 @@ def launch(
 
 
 def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
+    from launch_core.request_preview import preview_request
+
     prepared = api.prepare_launch(store, queue, request.fields, entity=request.entity,
                                   code_dir=request.code_dir)
-    result = {"queue": prepared.queue.name, "entity": prepared.queue.entity,
+    result: dict[str, Any] = {"queue": prepared.queue.name, "entity": prepared.queue.entity,
               "resource": prepared.queue.definition.resource,
               "resource_config": prepared.resource_config,
               "spec": prepared.spec.model_dump(mode="json", exclude_none=True)}
+    body = preview_request(prepared)
+    if body is not None:  # with an example run id (the real one is set at enqueue)
+        result["request"] = body
     typer.echo(json.dumps(result, indent=2))
 
 

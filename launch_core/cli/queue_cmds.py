@@ -15,23 +15,28 @@ app = typer.Typer(no_args_is_help=True, help="Create, inspect and change queues.
 ConfigOption = typer.Option(None, "--config", help="Resource config: FILE, JSON or YAML.")
 VariablesOption = typer.Option(None, "--template-variables",
                                help="Template variables: FILE, JSON or YAML.")
+AllowFieldOption = typer.Option(None, "--allow-field", help="A guarded field of the config "
+                                "this queue may set (e.g. privileged, hostPath); repeatable.")
 
 
 @app.command("create")
 def create(
     name: str,
     resource: str = typer.Option(..., "-r", "--resource", help="Where its jobs run "
-                                 "(a resource name: local-process, local-container)."),
+                                 "(a resource name, e.g. local-process, kubernetes)."),
     entity: str | None = EntityOption,
     prioritization: bool = typer.Option(False, "--prioritization"),
     config: str | None = ConfigOption,
     template_variables: str | None = VariablesOption,
     allow_resource_args: bool = typer.Option(False, "--allow-resource-args"),
+    allow_field: list[str] | None = AllowFieldOption,
     description: str = typer.Option("", "--description"),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a queue."""
     fields = _definition_fields(config, template_variables)
+    if allow_field:
+        fields["allow_fields"] = allow_field
     queue = api.create_queue(
         api.open_store(), name, resource, entity=entity, source="queue create",
         prioritization=prioritization, allow_resource_args=allow_resource_args,
@@ -97,6 +102,9 @@ def update(
     template_variables: str | None = VariablesOption,
     allow_resource_args: bool | None = typer.Option(
         None, "--allow-resource-args/--no-allow-resource-args"),
+    allow_field: list[str] | None = typer.Option(
+        None, "--allow-field", help="Replaces the queue's allowed guarded fields; "
+        "repeatable ('' for none)."),
     description: str | None = typer.Option(None, "--description"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -104,6 +112,7 @@ def update(
     changes = {k: v for k, v in {
         "resource": resource, "prioritization": prioritization,
         "allow_resource_args": allow_resource_args, "description": description,
+        "allow_fields": [f for f in allow_field if f] if allow_field is not None else None,
     }.items() if v is not None}
     changes.update(_definition_fields(config, template_variables))
     queue = api.update_queue(api.open_store(), name, entity=entity, source="queue update",

@@ -6,12 +6,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from launch_core.errors import InvalidInput
 from launch_core.plugins import load_implementation
+
+if TYPE_CHECKING:
+    from launch_core.models import QueueDefinition
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class JobContext:
     image: str | None = None
     pull_auth: dict[str, str] | None = field(default=None, repr=False)
     resume_count: int = 0
+    # Who runs it, for the labels, tags and annotations a resource puts on its runs.
+    queue: str = ""
+    entity: str = ""
+    agent: str = ""
 
     @property
     def argv(self) -> list[str]:
@@ -91,10 +98,19 @@ class Resource(ABC):
     # WANDB_CONFIG_0..N (W&B's limit for its runners but SageMaker's 512). None: no limit.
     env_value_limit: ClassVar[int | None] = 32670
 
-    def validate(self, config: dict[str, Any]) -> None:
+    def validate(self, config: dict[str, Any], queue: QueueDefinition | None = None) -> None:
         """Raise InvalidInput naming the option (its JSON path) when the final config
-        is not allowed."""
+        is not allowed. Called at queue create (the config rendered with sample
+        values), at dry-run and enqueue (macros not yet filled) and by the agent
+        (the final config). ``queue``, when given, is the queue as its admin wrote
+        it (its ``config`` and ``allow_fields``), to tell the admin's values from
+        the submitter's."""
         self.parse_options(config)
+
+    def request(self, job: JobContext) -> dict[str, Any] | None:
+        """The exact request ``submit`` sends for ``job`` (a manifest, an API body),
+        shown by ``relaunch launch --dry-run``; None when there is no such body."""
+        return None
 
     def parse_options(self, config: dict[str, Any]) -> Any:
         """The config as this resource's options model. Raises InvalidInput."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -72,8 +73,11 @@ class QueueOps(StoreBase):
                 tally.setdefault(queue_id, {})[state] = count
         return [(_record(row), tally.get(row.id, {})) for row in rows]
 
-    def update_queue(self, entity: str, name: str, /, **changes: Any) -> QueueRecord:
-        """Change fields of a queue's definition; the result is validated as a whole.
+    def update_queue(self, entity: str, name: str, /, *,
+                     check: Callable[[QueueDefinition], None] | None = None,
+                     **changes: Any) -> QueueRecord:
+        """Change fields of a queue's definition; the result is validated as a whole
+        (and by ``check``, the resource's own checks).
 
         Raises NotFound, or InvalidInput naming the field (nothing is written then).
         """
@@ -85,6 +89,11 @@ class QueueOps(StoreBase):
             definition = QueueDefinition.model_validate(merged)
         except ValidationError as exc:
             raise InvalidInput(describe_validation_error(exc, "queue update")) from None
+        if check is not None:
+            try:
+                check(definition)
+            except InvalidInput as exc:
+                raise InvalidInput(f"queue update: config: {exc}") from None
         now = self.clock()
         with self._write() as conn:
             conn.execute(update(queues).where(queues.c.id == current.id).values(
