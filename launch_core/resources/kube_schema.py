@@ -1,0 +1,177 @@
+"""Validation of a Kubernetes manifest against the Kubernetes OpenAPI schema, offline,
+with ``kubernetes-validate``'s strict schemas (an unknown field is an error), for the
+newest Kubernetes version it ships. So a typo is an exit-2 error naming the field,
+not a 422 from the cluster at run time.
+
+- Kinds it has a schema for (core ``v1``, ``batch/v1``...) are validated whole.
+- A custom resource (PyTorchJob, JobSet, Volcano Job...) has no schema here: its
+  ``metadata`` and the pod and job templates it embeds (any mapping shaped like a
+  ``PodTemplateSpec``, a ``JobTemplateSpec`` or a bare ``PodSpec``) are validated; its
+  own fields are left to the cluster. A built-in API group (``v1``, ``batch/v1``,
+  ``*.k8s.io``) with an unknown kind is a typo and refused.
+- A manifest without ``apiVersion`` and ``kind`` is a ``batch/v1`` Job (as in W&B).
+- A string with an unfilled macro (``${run_id}`` at dry-run and enqueue) where the
+  schema wants another type is left out of the check; the agent, which fills macros,
+  checks the final manifest again.
+- ``kubernetes-validate`` comes with the ``[kubernetes]`` extra and is imported only
+  here, when called. Without it the check is skipped (a CLI without the extra); the
+  agent, which runs Kubernetes jobs and so has the extra, always checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from launch_core.errors import InvalidInput
+
+JsonPath = tuple[str | int, ...]
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_WRAPPER_NAME = {"name": "relaunch-check"}
+_MAX_MACRO_RETRIES = 100
+
+
+def validate_schema(manifest: dict[str, Any]) -> None:
+    """Raise InvalidInput naming the field when ``manifest`` does not match the
+    Kubernetes OpenAPI schema of its ``apiVersion``/``kind`` (offline)."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return
+    api_version, kind = _kind(manifest)
+    document = {**manifest, "apiVersion": api_version, "kind": kind}
+    try:
+        _validate(document, (), 0, f"{api_version} {kind}")
+    except kubernetes_validate.SchemaNotFoundError:
+        if _builtin_group(api_version):
+            raise InvalidInput(f"kind: {api_version} has no kind {kind!r}") from None
+        _validate_embedded(manifest, f"{api_version} {kind}")
+
+
+def format_path(path: JsonPath) -> str:
+    """``spec.containers[0].name``; keys that are no plain names (annotations) as
+    ``["container.apparmor.security.beta.kubernetes.io/main"]``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _NAME.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f'["{part}"]'
+    return text or "(manifest)"
+
+
+def _kind(manifest: dict[str, Any]) -> tuple[str, str]:
+    kind = manifest.get("kind", "Job")
+    api_version = manifest.get("apiVersion", "batch/v1" if "kind" not in manifest else None)
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInput("kind: must be a resource kind such as Job")
+    if not isinstance(api_version, str) or not api_version:
+        raise InvalidInput(f"apiVersion: missing for kind {kind!r}")
+    return api_version, kind
+
+
+def _builtin_group(api_version: str) -> bool:
+    group = api_version.rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def _validate_embedded(manifest: dict[str, Any], what: str) -> None:
+    if isinstance(manifest.get("metadata"), dict):
+        wrapper = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": manifest["metadata"]}
+        _validate(wrapper, ("metadata",), 1, what)
+    for key, value in manifest.items():
+        if key not in ("apiVersion", "kind", "metadata", "status"):
+            for path, wrapper, depth in _templates(value, (key,)):
+                _validate(wrapper, path, depth, what)
+
+
+def _templates(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any], int]]:
+    """The pod and job templates in ``node``, each wrapped in a kind that has a schema,
+    with how many leading keys of the wrapper's error paths to drop."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _templates(item, (*path, index))
+        return
+    if not isinstance(node, dict):
+        return
+    spec = node.get("spec")
+    if isinstance(spec, dict) and _is_pod_template(spec.get("template")):
+        yield path, {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": _WRAPPER_NAME,
+                     "spec": {"schedule": "0 0 * * *", "jobTemplate": node}}, 2
+    elif _is_pod_template(node):
+        yield path, {"apiVersion": "v1", "kind": "PodTemplate", "metadata": _WRAPPER_NAME,
+                     "template": node}, 1
+    elif isinstance(node.get("containers"), list):
+        yield path, {"apiVersion": "v1", "kind": "PodTemplate", "metadata": _WRAPPER_NAME,
+                     "template": {"spec": node}}, 2
+    else:
+        for key, value in node.items():
+            yield from _templates(value, (*path, key))
+
+
+def _is_pod_template(node: Any) -> bool:
+    return (isinstance(node, dict) and isinstance(node.get("spec"), dict)
+            and isinstance(node["spec"].get("containers"), list))
+
+
+def _validate(document: dict[str, Any], prefix: JsonPath, depth: int, what: str) -> None:
+    """Validate ``document``; an error's path drops ``depth`` keys, then is put under
+    ``prefix``. Values with unfilled macros of the wrong type are left out."""
+    import kubernetes_validate
+
+    version = kubernetes_validate.latest_version()
+    for _ in range(_MAX_MACRO_RETRIES):
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+            return
+        except kubernetes_validate.ValidationError as exc:
+            path: JsonPath = tuple(exc.absolute_path)
+            if not _unfilled_macro(exc.instance) or not path:
+                where = format_path((*prefix, *path[depth:], *_field(exc)))
+                raise InvalidInput(f"{where}: {_reason(exc)} (Kubernetes "
+                                   f"{exc.version} schema of {what})") from None
+            document = _without(document, path)
+
+
+def _unfilled_macro(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _without(document: dict[str, Any], path: JsonPath) -> dict[str, Any]:
+    trimmed = copy.deepcopy(document)
+    parent: Any = trimmed
+    for part in path[:-1]:
+        parent = parent[part]
+    if isinstance(parent, list):
+        parent.pop(int(path[-1]))
+    else:
+        parent.pop(path[-1])
+    return trimmed
+
+
+def _field(exc: Any) -> JsonPath:
+    """The field an error is about, when the validator reports its parent."""
+    if exc.validator == "additionalProperties" and isinstance(exc.instance, dict):
+        known = exc.schema.get("properties", {})
+        return tuple(key for key in exc.instance if key not in known)[:1]
+    if exc.validator == "required" and isinstance(exc.instance, dict):
+        return tuple(key for key in exc.validator_value if key not in exc.instance)[:1]
+    return ()
+
+
+def _reason(exc: Any) -> str:
+    """Why, without the value itself (it may be an environment variable's secret)."""
+    if exc.validator == "additionalProperties":
+        return "unknown field"
+    if exc.validator == "required":
+        return "required field missing"
+    if exc.validator == "type":
+        types = exc.validator_value
+        return f"must be of type {' or '.join(types) if isinstance(types, list) else types}"
+    if exc.validator == "enum":
+        return f"must be one of {exc.validator_value}"
+    return f"does not match the schema ({exc.validator}: {str(exc.validator_value)[:80]})"
