@@ -25,6 +25,7 @@ BACKENDS: dict[str, dict[str, Plugin]] = {
         "local-process": Plugin("launch_core.resources.local_process:LocalProcessResource"),
         "local-container": Plugin(
             "launch_core.resources.local_container:LocalContainerResource"),
+        "kubernetes": Plugin("launch_core.resources.kubernetes:KubernetesResource", "kubernetes"),
     },
     "builder": {
         "noop": Plugin("launch_core.builders.noop:NoopBuilder"),
