@@ -25,6 +25,8 @@ BACKENDS: dict[str, dict[str, Plugin]] = {
         "local-process": Plugin("launch_core.resources.local_process:LocalProcessResource"),
         "local-container": Plugin(
             "launch_core.resources.local_container:LocalContainerResource"),
+        "vertex": Plugin("launch_core.resources.vertex:VertexResource", "gcp"),
+        "sagemaker": Plugin("launch_core.resources.sagemaker:SageMakerResource", "aws"),
         "kubernetes": Plugin("launch_core.resources.kubernetes:KubernetesResource", "kubernetes"),
     },
     "builder": {

@@ -1,0 +1,270 @@
+"""``sagemaker``: each run is an Amazon SageMaker training job (boto3).
+
+AWS access: an ``AwsCredentials`` block (prefect-aws) named by the agent's
+RELAUNCH_AWS_CREDENTIALS_BLOCK, else boto3's default chain (and its AWS_ENDPOINT_URL,
+AWS_ENDPOINT_URL_SAGEMAKER... settings). The handle names the region and the block,
+so ``relaunch job logs`` and another agent reach the same job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import threading
+from typing import Any, ClassVar
+
+from launch_core.errors import InvalidInput
+from launch_core.registries.ecr import ECR_HOST
+from launch_core.request_preview import PREVIEW_IMAGE
+from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus
+from launch_core.resources.sagemaker_request import (
+    PREVIEW_ACCOUNT,
+    SageMakerOptions,
+    build_request,
+    check_required,
+    normalise,
+    refuse_training_job_name,
+    role_arn,
+    training_job_name,
+)
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+BLOCK_ENV = "RELAUNCH_AWS_CREDENTIALS_BLOCK"  # an AwsCredentials block's name
+# Hosts taken as ECR besides <account>.dkr.ecr.<region>.amazonaws.com: a registry
+# standing in for ECR (an emulator, the tests' local registry). Comma-separated.
+EXTRA_ECR_HOSTS_ENV = "RELAUNCH_SAGEMAKER_EXTRA_ECR_HOSTS"
+POLL_ENV = "RELAUNCH_SAGEMAKER_POLL_SECONDS"
+RUNNING = {"InProgress": "", "Stopping": "stopping"}
+
+
+def _poll_seconds() -> float:
+    try:
+        return max(0.1, float(os.environ.get(POLL_ENV, "5")))
+    except ValueError:
+        return 5.0
+
+
+class SageMakerResource(Resource):
+    """A run is the training job named after it (``relaunch-<run id>``, SageMaker's
+    pattern); CreateTrainingJob refuses a second job of that name, so a run starts once."""
+
+    name = "sagemaker"
+    options = SageMakerOptions
+    env_value_limit = 512  # SageMaker's longest Environment value (W&B's limit too)
+    poll_interval: ClassVar[float] = _poll_seconds()  # W&B polls every 5 s
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log_tokens: dict[str, tuple[int, dict[str, str | None]]] = {}
+
+    def parse_options(self, config: dict[str, Any]) -> Any:
+        refuse_training_job_name(normalise(config))
+        return super().parse_options(normalise(config))
+
+    def validate(self, config: dict[str, Any], queue: Any = None) -> None:
+        check_required(self.parse_options(config))
+
+    def request(self, job: JobContext) -> dict[str, Any] | None:
+        """The body submit sends; a role given by name shows ``<account id>``."""
+        options = self.parse_options(job.config)
+        check_required(options)
+        _check_image(job.image)
+        return build_request(job, options, role_arn(options.RoleArn, PREVIEW_ACCOUNT,
+                                                    _region(options.region)))
+
+    def submit(self, job: JobContext) -> dict[str, Any]:
+        options = self.parse_options(job.config)
+        check_required(options)
+        if not job.image or job.image == PREVIEW_IMAGE:
+            raise InvalidInput("sagemaker: the job has no image")
+        _check_image(job.image)
+        aws = _Aws(_region(options.region), os.environ.get(BLOCK_ENV), options.profile)
+        name = training_job_name(job.ref.name)
+        found = self._describe(aws, name)
+        if found is None:
+            role = options.RoleArn
+            if not role.startswith("arn:"):
+                account = aws.client("sts").get_caller_identity()["Account"]
+                role = role_arn(role, account, aws.region)
+            try:
+                aws.client("sagemaker").create_training_job(**build_request(job, options, role))
+            except Exception as exc:
+                if _error_code(exc) != "ResourceInUse":  # created by an earlier attempt
+                    raise
+        return self._handle(aws, name, job.image)
+
+    def find(self, ref: RunRef) -> dict[str, Any] | None:
+        """The training job of ``ref`` in the agent's default region, if it exists (in
+        another region, submit finds it: CreateTrainingJob says the name is in use)."""
+        region = _default_region()
+        if region is None:
+            return None
+        aws = _Aws(region, os.environ.get(BLOCK_ENV), None)
+        name = training_job_name(ref.name)
+        found = self._describe(aws, name)
+        if found is None:
+            return None
+        return self._handle(aws, name, found["AlgorithmSpecification"].get("TrainingImage"))
+
+    def status(self, handle: dict[str, Any]) -> RunStatus:
+        job = self._describe(_Aws.of(handle), handle["training_job_name"])
+        if job is None:
+            return RunStatus("failed", None, "the training job disappeared")
+        state = job["TrainingJobStatus"]
+        extra = {"sagemaker_status": state, "secondary": job.get("SecondaryStatus")}
+        if state in RUNNING:
+            return RunStatus("running", None, RUNNING[state], extra)
+        if state == "Completed":
+            return RunStatus("finished", 0, "", extra)
+        if state == "Stopped":
+            return RunStatus("failed", None, "stopped", extra)
+        reason = " ".join(str(job.get("FailureReason") or state).split())
+        return RunStatus("failed", None, reason, extra)
+
+    def read_logs(self, handle: dict[str, Any], offset: int) -> tuple[str, int]:
+        """The job's CloudWatch events from ``offset`` (a count of events) on, streams
+        in name order (one stream per instance: algo-1, algo-2...)."""
+        name = handle["training_job_name"]
+        with self._lock:
+            seen, tokens = self._log_tokens.get(name, (0, {}))
+        tokens, skip = dict(tokens), 0
+        if seen != offset:  # another reader's offset: read from the start, skip
+            seen, tokens, skip = 0, {}, offset
+        logs = _Aws.of(handle).client("logs")
+        lines: list[str] = []
+        for stream in _streams(logs, name):
+            events, tokens[stream] = _events(logs, stream, tokens.get(stream))
+            lines += events
+        total = seen + len(lines)
+        with self._lock:
+            self._log_tokens[name] = (max(total, offset), tokens)
+        return "".join(f"{line}\n" for line in lines[skip:]), max(total, offset)
+
+    def cancel(self, handle: dict[str, Any], timeout: float) -> None:
+        """StopTrainingJob (SageMaker sends SIGTERM, then SIGKILL after 120 s)."""
+        try:
+            _Aws.of(handle).client("sagemaker").stop_training_job(
+                TrainingJobName=handle["training_job_name"])
+        except Exception as exc:
+            if _error_code(exc) != "ValidationException":  # it ended already
+                raise
+
+    def cleanup(self, handle: dict[str, Any]) -> None:
+        with self._lock:
+            self._log_tokens.pop(handle["training_job_name"], None)
+
+    def _describe(self, aws: _Aws, name: str) -> dict[str, Any] | None:
+        try:
+            job: dict[str, Any] = aws.client("sagemaker").describe_training_job(
+                TrainingJobName=name)
+        except Exception as exc:
+            text = str(exc).lower()
+            if _error_code(exc) == "ValidationException" and (
+                    "not found" in text or "could not find" in text):
+                return None  # AWS: "Requested resource not found."
+            raise
+        return job
+
+    @staticmethod
+    def _handle(aws: _Aws, name: str, image: str | None) -> dict[str, Any]:
+        region = aws.region
+        return {"training_job_name": name, "region": region, "credentials_block": aws.block,
+                "profile": aws.profile, "image": image,
+                "console_url": f"https://{region}.console.aws.amazon.com/sagemaker/home"
+                               f"?region={region}#/jobs/{name}"}
+
+
+class _Aws:
+    """boto3 clients for one region, from a credentials block or the default chain."""
+
+    def __init__(self, region: str, block: str | None, profile: str | None) -> None:
+        self.region, self.block, self.profile = region, block or None, profile or None
+
+    @classmethod
+    def of(cls, handle: dict[str, Any]) -> _Aws:
+        return cls(handle["region"], handle.get("credentials_block"), handle.get("profile"))
+
+    def client(self, service: str) -> Any:
+        return _client(self.block, self.profile, self.region, service)
+
+
+_CLIENTS_LOCK = threading.Lock()  # a boto3 session is not thread-safe; its clients are
+
+
+@functools.lru_cache(maxsize=64)
+def _client(block: str | None, profile: str | None, region: str, service: str) -> Any:
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 8})
+    with _CLIENTS_LOCK:
+        return _session(block, profile).client(service, region_name=region, config=config)
+
+
+@functools.lru_cache(maxsize=16)
+def _session(block: str | None, profile: str | None) -> Any:
+    import boto3
+
+    if block is None:
+        return boto3.session.Session(profile_name=profile)
+    from launch_core.plugins import has_module, import_target
+
+    if not has_module("prefect_aws"):
+        raise InvalidInput(f"{BLOCK_ENV}: AwsCredentials blocks need the aws extra: "
+                           "pip install 'relaunch[aws]'")
+    credentials = asyncio.run(import_target("prefect_aws:AwsCredentials").aload(block))
+    return credentials.get_boto3_session()
+
+
+def _default_region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def _region(given: str | None) -> str:
+    region = given or _default_region()
+    if not region:
+        raise InvalidInput("sagemaker: no AWS region: set 'region' in the queue config, "
+                           "or AWS_REGION on the agent")
+    return region
+
+
+def _check_image(image: str | None) -> None:
+    """Refuse an image SageMaker cannot pull (it pulls from ECR only)."""
+    if image is None or image == PREVIEW_IMAGE:
+        return
+    host = image.split("/", 1)[0] if "/" in image else ""
+    extra = {h.strip() for h in os.environ.get(EXTRA_ECR_HOSTS_ENV, "").split(",") if h.strip()}
+    if not (ECR_HOST.match(host) or host in extra):
+        raise InvalidInput(f"sagemaker: image {image!r} is not in ECR "
+                           "(<account>.dkr.ecr.<region>.amazonaws.com/...): SageMaker "
+                           "pulls training images from ECR only")
+
+
+def _streams(logs: Any, name: str) -> list[str]:
+    streams: list[str] = []
+    try:
+        for page in logs.get_paginator("describe_log_streams").paginate(
+                logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/"):
+            streams += [s["logStreamName"] for s in page.get("logStreams", [])]
+    except Exception as exc:
+        if _error_code(exc) != "ResourceNotFoundException":  # no log group yet
+            raise
+    return sorted(streams)
+
+
+def _events(logs: Any, stream: str, token: str | None) -> tuple[list[str], str | None]:
+    """The stream's events after ``token`` (all pages), and the token to go on from."""
+    lines: list[str] = []
+    while True:
+        args = {"nextToken": token} if token else {}
+        page = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
+                                   startFromHead=True, **args)
+        lines += [event["message"].rstrip("\n") for event in page.get("events", [])]
+        if not page.get("events") or page.get("nextForwardToken") in (None, token):
+            return lines, page.get("nextForwardToken") or token
+        token = page["nextForwardToken"]
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    return str((response or {}).get("Error", {}).get("Code", "")) if response else ""
