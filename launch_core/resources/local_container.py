@@ -43,6 +43,9 @@ class LocalContainerOptions(Options):
     ulimit: str | list[str] = []  # docker run's (and W&B's) form: "nofile=1024[:2048]"
     # No network unless the queue asks: "host", or "bridge" (docker's and W&B's default).
     network: Literal["none", "host", "bridge"] = "none"
+    # W&B's docs pass docker run's --rm: relaunch removes every run's container once its
+    # output is saved (cleanup), so only that value is accepted.
+    rm: Literal[True] = True
     labels: dict[str, Any] = {}
     user: str | None = None
 

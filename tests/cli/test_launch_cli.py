@@ -11,7 +11,7 @@ VARS = json.dumps({
     "gpus": {"type": "integer", "minimum": 1, "maximum": 8, "default": 1},
     "tier": {"type": "string", "enum": ["small", "large"]},
 })
-CONFIG = json.dumps({"resources": {"gpus": "{{ gpus }}"}, "labels": "tier-{{ tier }}"})
+CONFIG = json.dumps({"env": {"GPUS": "{{ gpus }}", "TIER": "tier-{{ tier }}"}})
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_dry_run_prints_rendered_config_and_enqueues_nothing(relaunch, queue):
     result = relaunch("launch", "-q", queue, "-d", "img", "-v", "tier=small", "--dry-run")
     assert result.code == 0, result.err
     assert json.loads(result.out)["resource_config"] == {
-        "resources": {"gpus": 1}, "labels": "tier-small"}
+        "env": {"GPUS": 1, "TIER": "tier-small"}}
     assert relaunch("job", "list", "--json").json() == []
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 VARS = json.dumps({"gpus": {"type": "integer", "minimum": 1, "maximum": 8, "default": 1}})
-CONFIG = json.dumps({"resources": {"gpus": "{{ gpus }}"}})
+CONFIG = json.dumps({"gpus": "{{ gpus }}"})
 
 
 def test_create_then_list_and_show_as_json(relaunch):
@@ -16,7 +16,7 @@ def test_create_then_list_and_show_as_json(relaunch):
     listed = relaunch("queue", "list", "--json").json()
     assert [q["name"] for q in listed] == ["gpu"]
     shown = relaunch("queue", "show", "gpu", "--json").json()
-    assert shown["config"] == {"resources": {"gpus": "{{ gpus }}"}}
+    assert shown["config"] == {"gpus": "{{ gpus }}"}
     assert shown["template_variables"]["gpus"]["maximum"] == 8
     assert shown["pending"] == []
 
@@ -71,7 +71,7 @@ def test_invalid_queue_name_rejected(relaunch):
 
 
 def test_update_revalidates_and_keeps_old_definition_on_error(relaunch):
-    relaunch("queue", "create", "q", "-r", "local-process", "--config", CONFIG,
+    relaunch("queue", "create", "q", "-r", "local-container", "--config", CONFIG,
              "--template-variables", VARS)
     bad = relaunch("queue", "update", "q", "--config", '{"x": "{{ nope }}"}')
     assert bad.code == 2
@@ -95,3 +95,39 @@ def test_unknown_command_and_option_are_usage_errors(relaunch):
     assert relaunch("queue", "frobnicate").code == 2
     result = relaunch("queue", "list", "--bogus")
     assert result.code == 2 and result.err.startswith("error: No such option: --bogus")
+
+
+def test_create_refuses_an_option_the_resource_does_not_have(relaunch):
+    result = relaunch("queue", "create", "q", "-r", "local-process",
+                      "--config", '{"env": {"A": "1"}, "resources": {"gpus": 1}}')
+    assert result.code == 2
+    assert result.err.startswith("error: queue create: config: local-process: option "
+                                 "'resources' is not allowed (allowed: env)")
+    assert len(result.err.strip().splitlines()) == 1
+    assert relaunch("queue", "list", "--json").json() == []
+
+
+def test_create_checks_the_template_rendered_with_its_defaults(relaunch):
+    variables = json.dumps({"net": {"type": "string", "enum": ["bridge", "hostile"],
+                                    "default": "hostile"}})
+    result = relaunch("queue", "create", "q", "-r", "local-container",
+                      "--config", '{"network": "{{ net }}"}', "--template-variables", variables)
+    assert result.code == 2 and "option 'network': 'hostile' is not allowed" in result.err
+    assert relaunch("queue", "list", "--json").json() == []
+
+
+def test_update_refuses_an_option_and_keeps_the_old_config(relaunch):
+    relaunch("queue", "create", "q", "-r", "local-container", "--config", '{"cpus": 1}')
+    bad = relaunch("queue", "update", "q", "--config", '{"cpus": -1}')
+    assert bad.code == 2 and bad.err.startswith("error: queue update: config: "
+                                                "local-container: option 'cpus'")
+    assert relaunch("queue", "show", "q", "--json").json()["config"] == {"cpus": 1}
+
+
+def test_allowed_fields_are_stored_and_shown(relaunch):
+    assert relaunch("queue", "create", "q", "-r", "local-process",
+                    "--allow-field", "privileged", "--allow-field", "hostPath").code == 0
+    assert relaunch("queue", "show", "q", "--json").json()["allow_fields"] == [
+        "privileged", "hostPath"]
+    assert relaunch("queue", "update", "q", "--allow-field", "").code == 0
+    assert relaunch("queue", "show", "q", "--json").json()["allow_fields"] == []

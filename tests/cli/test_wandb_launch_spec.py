@@ -21,6 +21,9 @@ DOCS_OVERRIDES = {"overrides": {"args": [], "run_config": {"learning_rate": 0, "
 # setup-launch-docker.mdx: a Docker queue configuration (docker run options).
 DOCS_DOCKER_ARGS = {"env": ["MY_ENV_VAR=value", "MY_EXISTING_ENV_VAR"],
                     "volume": "/mnt/datasets:/mnt/datasets", "rm": True, "gpus": "all"}
+# What relaunch runs of it: no agent variable passed through (MY_EXISTING_ENV_VAR), no
+# host mount (volume); `rm` is what relaunch does anyway.
+ALLOWED_DOCKER_ARGS = {"env": ["MY_ENV_VAR=value"], "rm": True, "gpus": "all"}
 # wandb's release tests (tests/release_tests/test_launch): LAUNCH_JOB_CONFIG.
 WANDB_K8S_SPEC = {"resource_args": {"kubernetes": {"namespace": "wandb-release-testing"}}}
 
@@ -59,20 +62,34 @@ def test_docs_spec_from_a_file_with_resource_args_for_the_queue_resource(relaunc
     _queue(relaunch, "docker", "local-container", "--config", '{"memory": "512m"}')
     spec_file = tmp_path / "config.json"
     spec_file.write_text(json.dumps(
-        {**DOCS_OVERRIDES, "resource_args": {"local-container": DOCS_DOCKER_ARGS}}))
+        {**DOCS_OVERRIDES, "resource_args": {"local-container": ALLOWED_DOCKER_ARGS}}))
     job = _dry_run(relaunch, "-q", "docker", "-d", "img:1", "-c", str(spec_file))
     # The queue config, with the job's resource args merged over it.
-    assert job["resource_config"] == {"memory": "512m", **DOCS_DOCKER_ARGS}
-    assert job["spec"]["resource_args"] == DOCS_DOCKER_ARGS
+    assert job["resource_config"] == {"memory": "512m", **ALLOWED_DOCKER_ARGS}
+    assert job["spec"]["resource_args"] == ALLOWED_DOCKER_ARGS
     assert job["spec"]["run_config"] == {"learning_rate": 0, "epochs": 0}
 
 
 def test_docs_docker_body_as_resource_args_flag_keyed_by_resource(relaunch):
     _queue(relaunch, "docker", "local-container")
     job = _dry_run(relaunch, "-q", "docker", "-d", "img:1", "-R",
-                   json.dumps({"local-container": DOCS_DOCKER_ARGS}))
+                   json.dumps({"local-container": ALLOWED_DOCKER_ARGS}))
     assert job["resource"] == "local-container"
-    assert job["resource_config"] == DOCS_DOCKER_ARGS
+    assert job["resource_config"] == ALLOWED_DOCKER_ARGS
+
+
+@pytest.mark.parametrize(("refused", "message"), [
+    ({"env": DOCS_DOCKER_ARGS["env"]}, "option 'env': 'MY_EXISTING_ENV_VAR' is not KEY=VALUE"),
+    ({"volume": DOCS_DOCKER_ARGS["volume"]}, "option 'volume' is not allowed"),
+])
+def test_docs_docker_options_relaunch_refuses_fail_at_dry_run(relaunch, refused, message):
+    # The docs' body passes an agent variable through (-e NAME) and mounts a host path:
+    # refused when the job is checked, before it is queued, not by the agent later.
+    _queue(relaunch, "docker", "local-container")
+    result = relaunch("launch", "-q", "docker", "-d", "img:1", "--dry-run", "-R",
+                      json.dumps({"local-container": {**ALLOWED_DOCKER_ARGS, **refused}}))
+    assert result.code == 2 and message in result.err
+    assert len(result.err.strip().splitlines()) == 1
 
 
 def test_spec_in_yaml_inline(relaunch):

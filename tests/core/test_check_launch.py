@@ -1,4 +1,5 @@
-"""check_launch: priority, template values and the resource_args guardrail."""
+"""check_launch: priority, template values, the resource_args guardrail and the
+resource's own option check (a local-container queue: ``labels`` takes any mapping)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_any_priority_on_prioritized_queue(priority: str) -> None:
 
 
 def test_default_priority_on_queue_without_prioritization() -> None:
-    assert check_launch(queue({"a": 1}), spec(priority="medium")) == {"a": 1}
+    assert check_launch(queue({"cpus": 1}), spec(priority="medium")) == {"cpus": 1}
 
 
 def test_resource_args_refused_on_templated_queue() -> None:
@@ -45,16 +46,16 @@ def test_resource_args_refused_on_templated_queue() -> None:
 
 
 def test_resource_args_allowed_on_templated_queue_when_opted_in() -> None:
-    q = queue({"spec": {"gpus": "{{ gpus }}", "cpu": 1}}, GPUS, allow_resource_args=True)
+    q = queue({"labels": {"gpus": "{{ gpus }}", "cpu": 1}}, GPUS, allow_resource_args=True)
     rendered = check_launch(q, spec(template_values={"gpus": 2},
-                                    resource_args={"spec": {"cpu": 4}}))
-    assert rendered == {"spec": {"gpus": 2, "cpu": 4}}
+                                    resource_args={"labels": {"cpu": 4}}))
+    assert rendered == {"labels": {"gpus": 2, "cpu": 4}}
 
 
 def test_resource_args_merged_on_queue_without_variables() -> None:
-    q = queue({"spec": {"cpu": 1, "args": ["a", "b"], "labels": {"t": "x"}}})
-    rendered = check_launch(q, spec(resource_args={"spec": {"args": ["c"], "labels": {"u": 1}}}))
-    assert rendered == {"spec": {"cpu": 1, "args": ["c"], "labels": {"t": "x", "u": 1}}}
+    q = queue({"labels": {"cpu": 1, "args": ["a", "b"], "labels": {"t": "x"}}})
+    rendered = check_launch(q, spec(resource_args={"labels": {"args": ["c"], "labels": {"u": 1}}}))
+    assert rendered == {"labels": {"cpu": 1, "args": ["c"], "labels": {"t": "x", "u": 1}}}
 
 
 def test_empty_resource_args_are_fine_on_templated_queue() -> None:
@@ -85,25 +86,37 @@ def test_missing_value_without_default_is_rejected() -> None:
 
 
 def test_values_render_typed_and_as_text() -> None:
-    q = queue({"gpus": "{{ gpus }}", "label": "gpus-{{ gpus }}"}, GPUS)
-    assert check_launch(q, spec(template_values={"gpus": "4"})) == {"gpus": 4, "label": "gpus-4"}
+    q = queue({"gpus": "{{ gpus }}", "user": "gpus-{{ gpus }}"}, GPUS)
+    assert check_launch(q, spec(template_values={"gpus": "4"})) == {"gpus": 4, "user": "gpus-4"}
 
 
 def test_macros_stay_unfilled() -> None:
-    q = queue({"name": "${run_id}", "home": "${HOME}"})
-    assert check_launch(q, spec()) == {"name": "${run_id}", "home": "${HOME}"}
+    q = queue({"user": "${run_id}", "workdir": "${HOME}"})
+    assert check_launch(q, spec()) == {"user": "${run_id}", "workdir": "${HOME}"}
 
 
 @pytest.mark.parametrize("value", ["{{ gpus }}", "${HOME}", "名前", "x" * 65536])
 def test_submitted_strings_stay_literal(value: str) -> None:
-    q = queue({"name": "{{ name }}", "gpus": "{{ gpus }}"},
+    q = queue({"user": "{{ name }}", "gpus": "{{ gpus }}"},
               {"name": {"type": "string"}, **GPUS})
     rendered = check_launch(q, spec(template_values={"name": value}))
-    assert rendered == {"name": value, "gpus": 1}
+    assert rendered == {"user": value, "gpus": 1}
 
 
 def test_queue_is_not_mutated() -> None:
-    q = queue({"spec": {"gpus": "{{ gpus }}"}}, GPUS, allow_resource_args=True)
+    q = queue({"labels": {"gpus": "{{ gpus }}"}}, GPUS, allow_resource_args=True)
     before = copy.deepcopy(q.config)
-    check_launch(q, spec(template_values={"gpus": 3}, resource_args={"spec": {"x": 1}}))
+    check_launch(q, spec(template_values={"gpus": 3}, resource_args={"labels": {"x": 1}}))
     assert q.config == before
+
+
+def test_the_resource_refuses_an_option_it_does_not_have() -> None:
+    q = queue({"cpus": "{{ gpus }}"}, GPUS, allow_resource_args=True)
+    with pytest.raises(InvalidInput, match=r"local-container: option 'privileged' is not allowed"):
+        check_launch(q, spec(resource_args={"privileged": True}))
+
+
+def test_the_resource_checks_the_rendered_value() -> None:
+    q = queue({"cpus": "{{ gpus }}"}, {"gpus": {"type": "integer", "minimum": -4}})
+    with pytest.raises(InvalidInput, match=r"local-container: option 'cpus'"):
+        check_launch(q, spec(template_values={"gpus": -1}))
