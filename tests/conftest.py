@@ -146,6 +146,8 @@ SERVICE_FIXTURES: dict[str, tuple[str, ...]] = {
     "prefect_api": ("prefect_server", "postgres"),
     "docker_env": ("docker",),  # tests/docker_support.py (daemon and registries)
     "moto_server": ("moto",),  # tests/docker_support.py
+    "vertex_fake": ("vertex_fake",),  # tests/vertex/conftest.py (a fake Vertex API)
+    "sagemaker_moto": ("moto",),  # tests/sagemaker/conftest.py (moto in process)
 }
 # (fixture, param) -> services, for fixtures parametrized over backends.
 SERVICE_PARAMS: dict[tuple[str, str], tuple[str, ...]] = {

@@ -4,6 +4,7 @@ No AWS call here; ``launch_core.resources.sagemaker`` sends it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -67,33 +68,56 @@ class SageMakerOptions(Options):
 
 
 def camel(key: str) -> str:
-    """``role_arn`` -> ``RoleArn``; a CamelCase key is returned as it is."""
+    """``role_arn`` -> ``RoleArn`` (W&B's rule); a CamelCase key is returned as it is."""
     if key in ("region", "profile"):
         return key
     return "".join(part[:1].upper() + part[1:] for part in key.split("_"))
 
 
 def normalise(config: dict[str, Any]) -> dict[str, Any]:
-    """The config with every key in CamelCase (nested too, but for the user's maps:
-    Environment, HyperParameters, RuleParameters). Raises InvalidInput when two keys
-    name the same field (``role_arn`` and ``RoleArn``)."""
-    recased: dict[str, Any] = _recase(config, "")
+    """The config with its keys as the API spells them: ``volume_size_in_gb`` ->
+    ``VolumeSizeInGB``, nested too, but not the keys of the user's maps (Environment,
+    HyperParameters...). snake_case keys are matched against botocore's model of
+    CreateTrainingJob, loaded only then. Raises InvalidInput when two keys name the
+    same field (``role_arn`` and ``RoleArn``)."""
+    if not _has_snake_key(config):
+        return dict(config)
+    recased: dict[str, Any] = _recase(config, _request_shape(), "")
     return recased
 
 
-def _recase(value: Any, path: str) -> Any:
+def _has_snake_key(value: Any) -> bool:
     if isinstance(value, list):
-        return [_recase(entry, f"{path}[{n}]") for n, entry in enumerate(value)]
+        return any(_has_snake_key(entry) for entry in value)
     if not isinstance(value, dict):
-        return value
+        return False
+    return any("_" in str(key) or (key not in _FREE_FORM and _has_snake_key(entry))
+               for key, entry in value.items())
+
+
+@functools.cache
+def _request_shape() -> Any:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return model.operation_model("CreateTrainingJob").input_shape
+
+
+def _recase(value: Any, shape: Any, path: str) -> Any:
+    kind = getattr(shape, "type_name", None)
+    if kind == "list" and isinstance(value, list):
+        return [_recase(entry, shape.member, f"{path}[{n}]") for n, entry in enumerate(value)]
+    if kind != "structure" or not isinstance(value, dict):
+        return value  # a map's keys are the user's; a scalar is a value
+    members = {name.lower(): name for name in shape.members}
     out: dict[str, Any] = {}
     for key, entry in value.items():
-        name = camel(str(key))
+        name = members.get(str(key).replace("_", "").lower()) or camel(str(key))
         where = f"{path}.{name}" if path else name
         if name in out:
             raise InvalidInput(f"sagemaker: option {where!r} is given twice "
                                f"(as {key!r} and in another case)")
-        out[name] = entry if name in _FREE_FORM else _recase(entry, where)
+        out[name] = _recase(entry, shape.members.get(name), where)
     return out
 
 
