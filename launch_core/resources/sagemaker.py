@@ -70,8 +70,8 @@ class SageMakerResource(Resource):
         options = self.parse_options(job.config)
         check_required(options)
         _check_image(job.image)
-        return build_request(job, options, role_arn(options.RoleArn, PREVIEW_ACCOUNT,
-                                                    _region(options.region)))
+        region = options.region or _default_region()
+        return build_request(job, options, role_arn(options.RoleArn, PREVIEW_ACCOUNT, region))
 
     def submit(self, job: JobContext) -> dict[str, Any]:
         options = self.parse_options(job.config)
