@@ -1,0 +1,174 @@
+"""sagemaker end to end: console scripts -> agent flow (the session's Prefect server)
+-> the AWS test double (moto in this process over HTTP, patched as moto_double.py
+says: jobs stay InProgress until a test's plan moves them, StopTrainingJob exists).
+The code job is built by the real Docker daemon and pushed to the open OCI registry
+(Debian's docker-registry) standing in for ECR: the agent's ``registry.type: ecr``
+gets its token from the double, and RELAUNCH_SAGEMAKER_EXTRA_ECR_HOSTS names the
+registry's host as ECR for the resource's image check."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from launch_core.resources.sagemaker_request import training_job_name
+from tests.docker_support import registry_tags, run_agent, start_agent, wait_for, write_code
+from tests.flows.conftest import api, cli_env  # noqa: F401  (agents here use Prefect)
+from tests.sagemaker.moto_double import client
+
+QUEUE_CONFIG = {
+    "RoleArn": "SageMakerRole",
+    "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+    "ResourceConfig": {"InstanceType": "{{ instance_type }}", "InstanceCount": 1,
+                       "VolumeSizeInGB": 10},
+    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+}
+VARS = {"instance_type": {"type": "string", "enum": ["ml.m5.xlarge", "ml.g5.2xlarge"],
+                          "default": "ml.m5.xlarge"}}
+
+
+@pytest.fixture
+def queue(relaunch) -> str:
+    name = f"sm-{uuid.uuid4().hex[:12]}"  # flow runs are named <queue>-<item id>
+    result = relaunch("queue", "create", name, "-r", "sagemaker", "--config",
+                      json.dumps(QUEUE_CONFIG), "--template-variables", json.dumps(VARS))
+    assert result.code == 0, result.err
+    return name
+
+
+@pytest.fixture
+def agents() -> Iterator[list]:
+    """Agent processes a test starts; any still running are killed by PID at the end."""
+    started: list = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def _agent_config(tmp_path, queue: str, **extra) -> str:
+    path = tmp_path / "launch-config.yaml"
+    path.write_text(json.dumps({"queues": [queue], **extra}))
+    return str(path)
+
+
+def _enqueue(relaunch, queue: str, *args: str) -> tuple[int, str]:
+    """Enqueue; the job's id and its training job's name."""
+    result = relaunch("launch", "-q", queue, "--json", *args)
+    assert result.code == 0, result.err
+    job = result.json()
+    return int(job["id"]), training_job_name(f"relaunch-{job['run_id']}")
+
+
+def _image(registry: str = "127.0.0.1:5000") -> str:
+    return os.environ.get("RELAUNCH_TEST_REGISTRY", registry) + "/relaunch-test/sm:given"
+
+
+def test_code_job_built_pushed_and_run_with_templated_instance_type_and_logs(
+        relaunch, api, cli_store, docker_env, names, queue, aws, sagemaker_moto, tmp_path):
+    code = write_code(tmp_path / "job")
+    job, name = _enqueue(relaunch, queue, "--code", str(code), "-E", "python3 main.py",
+                         "-v", "instance_type=ml.g5.2xlarge", "--run-config", '{"lr": 0.5}')
+    sagemaker_moto.plan(name, "InProgress", "InProgress", "Completed")
+    sagemaker_moto.write_logs(f"{name}/algo-1-1700000000", f"hello from {job}", "epoch 1 done")
+    config = _agent_config(tmp_path, queue, builder={"type": "docker",
+                                                     "base-image": docker_env.base_image},
+                           registry={"type": "ecr",
+                                     "uri": names.destination(docker_env.registry)})
+    agent = run_agent(relaunch, config, env=aws)
+    assert agent.code == 0, agent.err[-3000:]
+
+    item = cli_store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    image = item.handle["image"]
+    assert image.rpartition(":")[2] in registry_tags(docker_env.registry, names.repository)
+    [body] = sagemaker_moto.creates_of(name)  # exactly one CreateTrainingJob
+    assert body["AlgorithmSpecification"]["TrainingImage"] == image
+    assert body["AlgorithmSpecification"]["ContainerEntrypoint"] == ["python3", "main.py"]
+    assert body["Environment"]["RELAUNCH_RUN_CONFIG"] == '{"lr": 0.5}'
+    described = client("sagemaker", sagemaker_moto.url).describe_training_job(
+        TrainingJobName=name)
+    assert described["ResourceConfig"]["InstanceType"] == "ml.g5.2xlarge"
+    assert described["RoleArn"] == "arn:aws:iam::123456789012:role/SageMakerRole"
+
+    logs = relaunch("job", "logs", str(job), env=aws)
+    assert logs.code == 0, logs.err
+    assert logs.out == f"hello from {job}\nepoch 1 done\n"
+    [run] = api.flow_runs(f"{queue}-{job}")
+    assert run["state_type"] == "COMPLETED"
+    assert any(f"hello from {job}" in line for line in api.logs(run["id"]))
+    [artifact] = api.artifacts(run["id"])
+    assert f"console.aws.amazon.com/sagemaker/home?region=us-east-1#/jobs/{name}" in \
+        artifact["data"]
+
+
+def test_failed_training_job_fails_the_job_at_stage_run_with_its_reason(
+        relaunch, cli_store, queue, aws, sagemaker_moto, tmp_path):
+    job, name = _enqueue(relaunch, queue, "-d", _image())
+    sagemaker_moto.plan(name, "InProgress", ("Failed", "AlgorithmError: loss is NaN"))
+    agent = run_agent(relaunch, _agent_config(tmp_path, queue), env=aws)
+    assert agent.code == 0, agent.err[-3000:]
+    status = relaunch("job", "status", str(job), "--json")
+    assert status.code == 0, status.err
+    shown = status.json()
+    assert (shown["state"], shown["stage"]) == ("failed", "run")
+    assert shown["reason"] == "AlgorithmError: loss is NaN"
+    assert len(sagemaker_moto.creates_of(name)) == 1
+    described = client("sagemaker", sagemaker_moto.url).describe_training_job(
+        TrainingJobName=name)
+    assert described["ResourceConfig"]["InstanceType"] == "ml.m5.xlarge"  # the default
+
+
+def test_image_outside_ecr_fails_at_run_before_anything_is_created(
+        relaunch, cli_store, queue, aws, sagemaker_moto, tmp_path):
+    job, name = _enqueue(relaunch, queue, "-d", "docker.io/library/python:3.11")
+    agent = run_agent(relaunch, _agent_config(tmp_path, queue), env=aws)
+    assert agent.code == 0, agent.err[-3000:]
+    item = cli_store.get_item(job)
+    assert (item.state, item.stage) == ("failed", "run")
+    assert "is not in ECR" in item.reason
+    assert sagemaker_moto.creates_of(name) == [] and name not in sagemaker_moto.jobs()
+
+
+def test_cancel_stops_the_training_job(
+        relaunch, cli_store, cli_env, queue, aws, sagemaker_moto, agents, tmp_path):
+    job, name = _enqueue(relaunch, queue, "-d", _image())
+    sagemaker_moto.plan(name, "InProgress")
+    agent = start_agent({**cli_env, **aws}, tmp_path / "agent.log", "-c",
+                        _agent_config(tmp_path, queue), "--until-idle")
+    agents.append(agent)
+    wait_for(lambda: cli_store.get_item(job).state == "running", "the job to run", 120)
+    assert relaunch("job", "cancel", str(job)).code == 0
+    assert agent.wait(timeout=120) == 0, (tmp_path / "agent.log").read_text()[-3000:]
+    assert cli_store.get_item(job).state == "cancelled"
+    assert sagemaker_moto.stops == [name] or name in sagemaker_moto.stops
+    assert sagemaker_moto.status_of(name) == "Stopping"
+
+
+def test_kill_9_agent_then_second_agent_readopts_the_training_job(
+        relaunch, cli_store, cli_env, queue, aws, sagemaker_moto, agents, tmp_path):
+    job, name = _enqueue(relaunch, queue, "-d", _image())
+    sagemaker_moto.plan(name, "InProgress")
+    config = _agent_config(tmp_path, queue, lease_seconds=5)
+    first = start_agent({**cli_env, **aws}, tmp_path / "agent-0.log", "-c", config)
+    agents.append(first)
+    wait_for(lambda: sagemaker_moto.creates_of(name), "the training job to be created", 120)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    sagemaker_moto.plan(name, "InProgress", "Completed")  # it ends while nobody watches
+
+    second = run_agent(relaunch, config, env=aws)
+    assert second.code == 0, second.err[-3000:]
+    item = cli_store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    assert item.handle["training_job_name"] == name
+    assert len(sagemaker_moto.creates_of(name)) == 1  # one CreateTrainingJob, ever
+    events = cli_store.events_for(job)
+    assert [e.to_state for e in events].count("submitted") == 1
+    assert [e.to_state for e in events].count("finished") == 1
