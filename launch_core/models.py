@@ -68,6 +68,8 @@ class TemplateVariable(_Model):
             raise ValueError("must be a number, not a boolean")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("must be a finite number")
+        if isinstance(value, (int, float)) and abs(value) > 1e300:
+            raise ValueError("must be a number within ±1e300")
         return value
 
     @model_validator(mode="after")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from launch_core.errors import MissingExtra, TemplateError
+from launch_core.errors import InvalidInput, MissingExtra, TemplateError
 from launch_core.models import QueueDefinition, TemplateVariable, coerce_value
 from launch_core.resources.base import Resource, get_resource
 from launch_core.templating import render_template
+from launch_core.workspace import env_option
 
 
 def check_queue_config(queue: QueueDefinition) -> None:
@@ -35,7 +36,12 @@ def check_job_config(queue: QueueDefinition, config: dict[str, Any],
     resource (its options, its guardrails). The ``builder`` section is the agent's."""
     resource = resource or _resource(queue.resource)
     if resource is not None:
-        resource.validate({k: v for k, v in config.items() if k != "builder"}, queue)
+        options = {k: v for k, v in config.items() if k != "builder"}
+        resource.validate(options, queue)
+        try:  # the job's environment is built from the options as the resource reads them
+            env_option(resource.parse_options(options).model_dump().get("env"))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{resource.name}: {exc}") from None
 
 
 def _resource(name: str) -> Resource | None:

@@ -6,7 +6,9 @@ import gzip
 import hashlib
 import io
 import os
+import posixpath
 import tarfile
+import zlib
 from pathlib import Path
 
 from sqlalchemy import Connection, insert, select
@@ -16,6 +18,8 @@ from launch_core.store.base import StoreBase
 from launch_core.store.schema import blobs
 
 DEFAULT_MAX_CODE_BYTES = 50 * 1024 * 1024
+MAX_UNPACKED_BYTES = 1024**3  # a code tarball inflates to at most this much...
+MAX_UNPACKED_ENTRIES = 100_000  # ...in at most this many files, folders and links
 _SKIPPED = {".git", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
@@ -60,11 +64,54 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def unpack(data: bytes, destination: Path) -> None:
-    """Extract a code tarball into ``destination`` (refusing unsafe paths)."""
+def unpack(data: bytes, destination: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,
+           max_entries: int = MAX_UNPACKED_ENTRIES) -> None:
+    """Extract a code tarball into ``destination``.
+
+    Raises InvalidInput, before writing anything, for an entry that is absolute or
+    climbs out (``..``), a link pointing outside, a device, FIFO or other special
+    file, more than ``max_entries`` entries or more than ``max_bytes`` unpacked.
+    """
     destination.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        tar.extractall(destination, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            members = _checked_members(tar, max_bytes, max_entries)
+            tar.extractall(destination, members=members, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise InvalidInput(f"code tarball: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+                           ) from None
+
+
+def _checked_members(tar: tarfile.TarFile, max_bytes: int, max_entries: int
+                     ) -> list[tarfile.TarInfo]:
+    members, total = [], 0
+    for member in tar:  # headers one by one: a bomb is refused before it is inflated
+        members.append(member)
+        total += member.size
+        if len(members) > max_entries:
+            raise InvalidInput(f"code tarball: more than {max_entries} entries")
+        if total > max_bytes:
+            raise InvalidInput(f"code tarball: unpacks to more than "
+                               f"{max_bytes / 2**20:.0f} MiB")
+        _check_member(member)
+    return members
+
+
+def _check_member(member: tarfile.TarInfo) -> None:
+    name = member.name
+    if name.startswith("/") or ".." in name.split("/"):
+        raise InvalidInput(f"code tarball: entry {name[:80]!r} is outside the code directory")
+    if member.issym() or member.islnk():
+        target = member.linkname
+        # a symlink is relative to its own folder, a hard link to the archive's root
+        base = posixpath.dirname(name) if member.issym() else ""
+        inside = posixpath.normpath(posixpath.join(base, target))
+        if target.startswith("/") or inside == ".." or inside.startswith("../"):
+            raise InvalidInput(f"code tarball: link {name[:80]!r} points outside the code "
+                               f"directory ({target[:80]!r})")
+    elif not (member.isfile() or member.isdir()):
+        raise InvalidInput(f"code tarball: entry {name[:80]!r} is a device, FIFO or other "
+                           "special file")
 
 
 def blob_digest(data: bytes) -> str:

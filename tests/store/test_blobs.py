@@ -125,7 +125,7 @@ def test_unpack_refuses_paths_outside_the_destination(tmp_path: Path) -> None:
         info = tarfile.TarInfo("../escaped.txt")
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
-    with pytest.raises(tarfile.TarError):
+    with pytest.raises(InvalidInput, match="'../escaped.txt' is outside the code directory"):
         unpack(buffer.getvalue(), tmp_path / "dest")
     assert not (tmp_path / "escaped.txt").exists()
 
