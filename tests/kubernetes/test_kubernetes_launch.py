@@ -1,0 +1,187 @@
+"""End to end on kubernetes: console scripts -> a real agent (on the session's Prefect
+server) -> the kubernetes resource -> the Kubernetes test double: kmock's emulator
+over HTTP (and HTTPS for the in-cluster agent) on 127.0.0.1 with a kwok-like job
+controller that runs each pod's container on the local Docker daemon with
+``--network none``, so the job's output and side effects are real."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+from pathlib import Path
+from typing import Any
+
+from tests.docker_support import start_agent, wait_for
+
+# The job: says hello, sleeps (unless resumed) and exits as its run config says.
+SCRIPT = ("import json, os, sys, time; c = json.loads(os.environ['RELAUNCH_RUN_CONFIG']); "
+          "print('hello from', os.environ['RELAUNCH_ITEM_ID'], 'resume', "
+          "os.environ.get('RELAUNCH_RESUME', '0'), flush=True); "
+          "time.sleep(0 if os.environ.get('RELAUNCH_RESUME') else c.get('sleep', 0)); "
+          "sys.exit(c.get('exit', 0))")
+GPU_VARS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8},
+            "namespace": {"type": "string", "pattern": "^[a-z0-9-]+$"}}
+GPU_CONFIG = {"namespace": "{{ namespace }}", "spec": {"template": {"spec": {"containers": [
+    {"name": "main", "resources": {"limits": {"nvidia.com/gpu": "{{ gpus }}"}}}]}}}}
+TORCH = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "namespace": "torch",
+         "metadata": {"annotations": {"relaunch/container": "pytorch"}},
+         "spec": {"pytorchReplicaSpecs": {
+             role: {"replicas": 1, "restartPolicy": "OnFailure", "template": {"spec": {
+                 "containers": [{"name": "pytorch", "image": "placeholder"}]}}}
+             for role in ("Master", "Worker")}}}
+
+
+def _queue(relaunch, name: str, config: dict[str, Any], variables: dict[str, Any] | None
+           = None) -> None:
+    extra = ["--template-variables", json.dumps(variables)] if variables else []
+    result = relaunch("queue", "create", name, "-r", "kubernetes", "--config",
+                      json.dumps(config), *extra)
+    assert result.code == 0, result.err
+
+
+def _enqueue(relaunch, queue: str, image: str, *extra: str, **run_config: Any) -> int:
+    result = relaunch("launch", "-q", queue, "-d", image, "-E", "python3 -c " +
+                      shlex.quote(SCRIPT), "--run-config", json.dumps(run_config), "--json",
+                      *extra)
+    assert result.code == 0, result.err
+    return int(result.json()["id"])
+
+
+def _agent_config(tmp_path: Path, *queues: str, **extra: Any) -> Path:
+    path = tmp_path / "launch-config.yaml"
+    path.write_text(json.dumps({"queues": list(queues), **extra}))
+    return path
+
+
+def _run_agent(relaunch, config: Path, env: dict[str, str]):
+    result = relaunch("launch-agent", "-c", str(config), "--until-idle", env=env,
+                      timeout=300)
+    assert result.code == 0, result.err[-3000:]
+    return result
+
+
+def test_jobs_run_finish_fail_with_reasons_and_a_pytorchjob_completes(
+        relaunch, cli_store, kube_double, kube_env, docker_env, tmp_path):
+    image = docker_env.base_image
+    _queue(relaunch, "gpu", GPU_CONFIG, GPU_VARS)
+    _queue(relaunch, "torch", TORCH)
+    ok = _enqueue(relaunch, "gpu", image, "-v", "gpus=2", "-v", "namespace=team-a")
+    code = _enqueue(relaunch, "gpu", image, "-v", "gpus=1", "-v", "namespace=team-a", exit=3)
+    missing = _enqueue(relaunch, "gpu", f"{docker_env.registry}/relaunch-test/"
+                       f"{tmp_path.name}:missing", "-v", "gpus=1", "-v", "namespace=team-a")
+    torch = _enqueue(relaunch, "torch", image)
+    _run_agent(relaunch, _agent_config(tmp_path, "gpu", "torch"), kube_env)
+
+    item = cli_store.get_item(ok)
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    states = [e.to_state for e in cli_store.events_for(ok)]
+    assert states.index("queued") < states.index("running") < states.index("finished")
+    manifest = kube_double.objects("jobs")[("team-a", f"relaunch-{item.run_id}")]
+    [container] = manifest["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 2
+    assert container["image"] == image
+    assert manifest["spec"]["backoffLimit"] == 0
+    assert manifest["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    labels = manifest["metadata"]["labels"]
+    assert (labels["relaunch/run-id"], labels["relaunch/item-id"]) == (item.run_id, str(ok))
+    assert {"name": "RELAUNCH_RUN_ID", "value": item.run_id} in container["env"]
+    logs = relaunch("job", "logs", str(ok))
+    assert logs.code == 0 and f"hello from {ok} resume 0" in logs.out, (logs.out, logs.err)
+
+    failed = cli_store.get_item(code)
+    assert (failed.state, failed.stage, failed.exit_code) == ("failed", "run", 3)
+    assert failed.reason == "exit code 3"
+    pull = cli_store.get_item(missing)
+    assert (pull.state, pull.stage) == ("failed", "run")
+    assert pull.reason.startswith("ImagePullBackOff"), pull.reason
+
+    done = cli_store.get_item(torch)
+    assert done.state == "finished", (done.stage, done.reason)
+    pytorch = kube_double.objects("pytorchjobs")[("torch", f"relaunch-{done.run_id}")]
+    for role in ("Master", "Worker"):
+        [replica] = pytorch["spec"]["pytorchReplicaSpecs"][role]["template"]["spec"][
+            "containers"]
+        assert (replica["name"], replica["image"]) == ("pytorch", image)
+    assert [c["type"] for c in pytorch["status"]["conditions"]] == ["Succeeded"]
+    assert len(kube_double.runs(f"relaunch-{done.run_id}")) == 2  # master and worker
+
+
+def test_eviction_requeues_with_same_run_id_and_cancel_deletes_the_job(
+        relaunch, cli_store, kube_double, kube_env, docker_env, tmp_path):
+    image = docker_env.base_image
+    _queue(relaunch, "q", {"namespace": "work"})
+    evicted = _enqueue(relaunch, "q", image, sleep=120)
+    cancelled = _enqueue(relaunch, "q", image, sleep=120)
+    config = _agent_config(tmp_path, "q", max_jobs=2)
+    agent = start_agent(kube_env, tmp_path / "agent.log", "-c", str(config), "--until-idle")
+    first = f"relaunch-{cli_store.get_item(evicted).run_id}"
+    other = f"relaunch-{cli_store.get_item(cancelled).run_id}"
+    wait_for(lambda: kube_double.runs(first) and kube_double.runs(other), "both jobs to run")
+    kube_double.evict(first)
+    assert relaunch("job", "cancel", str(cancelled)).code == 0
+    assert agent.wait(timeout=120) == 0, (tmp_path / "agent.log").read_text()[-3000:]
+
+    item = cli_store.get_item(evicted)
+    assert (item.state, item.resume_count) == ("finished", 1), (item.stage, item.reason)
+    [resumed] = kube_double.runs(f"{first}-r1")
+    assert resumed["RELAUNCH_RUN_ID"] == item.run_id and resumed["RELAUNCH_RESUME"] == "1"
+    assert any("preempted" in (e.message or e.reason or "")
+               for e in cli_store.events_for(evicted))
+    assert cli_store.get_item(cancelled).state == "cancelled"
+    assert ("work", other) not in kube_double.objects("jobs")
+    deletes = [params for path, params in kube_double.deletes() if path.endswith(other)]
+    assert deletes and deletes[0]["propagationPolicy"] == "Foreground"
+
+
+def test_kill_9_agent_then_new_agent_readopts_and_the_job_runs_once(
+        relaunch, cli_store, kube_double, kube_env, docker_env, tmp_path):
+    _queue(relaunch, "q", {})
+    job = _enqueue(relaunch, "q", docker_env.base_image, sleep=6)
+    config = _agent_config(tmp_path, "q", lease_seconds=5)
+    first = start_agent(kube_env, tmp_path / "agent-0.log", "-c", str(config))
+    name = f"relaunch-{cli_store.get_item(job).run_id}"
+    wait_for(lambda: cli_store.get_item(job).state == "running" and kube_double.runs(name),
+             "the job to run")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    second = start_agent(kube_env, tmp_path / "agent-1.log", "-c", str(config), "--until-idle")
+    assert second.wait(timeout=120) == 0, (tmp_path / "agent-1.log").read_text()[-3000:]
+
+    item = cli_store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    assert ("ctx-ns", name) in kube_double.objects("jobs")  # the kube context's namespace
+    assert kube_double.ever_created("jobs") == [name]
+    assert len(kube_double.runs(name)) == 1
+    assert [e.to_state for e in cli_store.events_for(job)].count("submitted") == 1
+
+
+def test_agent_in_a_cluster_uses_its_service_account_and_namespace(
+        relaunch, cli_store, kube_double, cli_env, docker_env, tmp_path):
+    env = {**cli_env, "KUBECONFIG": str(tmp_path / "no-kubeconfig"),
+           **kube_double.service_account(tmp_path / "serviceaccount", "agents-ns")}
+    _queue(relaunch, "q", {})
+    job = _enqueue(relaunch, "q", docker_env.base_image)
+    _run_agent(relaunch, _agent_config(tmp_path, "q"), env)
+    item = cli_store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    assert ("agents-ns", f"relaunch-{item.run_id}") in kube_double.objects("jobs")
+    assert f"hello from {job}" in relaunch("job", "logs", str(job)).out
+
+
+def test_dry_run_prints_the_manifest_and_enqueues_nothing(relaunch):
+    _queue(relaunch, "gpu", GPU_CONFIG, GPU_VARS)
+    result = relaunch("launch", "-q", "gpu", "-d", "img:1", "-E", "python3 train.py",
+                      "-v", "gpus=4", "-v", "namespace=team-b", "--dry-run", "--json")
+    assert result.code == 0, result.err
+    manifest = result.json()["request"]
+    assert (manifest["apiVersion"], manifest["kind"]) == ("batch/v1", "Job")
+    assert manifest["metadata"]["namespace"] == "team-b"
+    assert manifest["metadata"]["name"].startswith("relaunch-")
+    [container] = manifest["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 4
+    assert (container["image"], container["command"]) == ("img:1", ["python3", "train.py"])
+    assert manifest["spec"]["ttlSecondsAfterFinished"] == 3600
+    listed = relaunch("job", "list", "--json")
+    assert listed.code == 0 and json.loads(listed.out or "[]") == []
