@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from launch_core.errors import InvalidInput, LaunchError
 from launch_core.store import QueueItem, QueueStore
 from launch_core.store.blobs import unpack
 from launch_core.store.engine import data_dir
 
-_SCP_STYLE = re.compile(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^/]")
+_SCP_STYLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_][A-Za-z0-9_.-]*:[^/-]")
+_NEVER_SCHEMES = ("ext", "fd")  # git's transports that run a command or use a descriptor
+_UNSAFE_TEXT = re.compile(r"[\x00-\x20\x7f]|::")  # whitespace, controls, git's "helper::"
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/@:\s]*)(?::([^/@\s]*))?@")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ")
 
 
@@ -24,14 +30,45 @@ def run_dir(run_id: str) -> Path:
 
 
 def check_git_uri(uri: str, extra_schemes: list[str]) -> None:
-    """Allow https, ssh and scp-style URLs (plus ``extra_schemes``). Raises InvalidInput."""
+    """Allow https, ssh and scp-style URLs (plus ``extra_schemes``, never ``ext`` or
+    ``fd``, which run commands). Raises InvalidInput (credentials in the URL hidden)."""
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else None
-    if scheme in ("https", "ssh") or (scheme is None and _SCP_STYLE.match(uri)):
-        return
-    if scheme is not None and scheme in extra_schemes:
-        return
-    raise InvalidInput(f"git uri {uri!r}: only https, ssh and scp-style URLs are allowed "
-                       "(an agent may allow more with allow_git_schemes)")
+    if _UNSAFE_TEXT.search(uri) or scheme in _NEVER_SCHEMES:
+        allowed = False
+    elif scheme is None:
+        allowed = _SCP_STYLE.match(uri) is not None
+    else:
+        allowed = (scheme in ("https", "ssh") or scheme in extra_schemes) \
+            and _host_is_plain(uri, scheme)
+    if not allowed:
+        raise InvalidInput(f"git uri {redact_url(uri)!r}: only https, ssh and scp-style URLs "
+                           "are allowed (an agent may allow more with allow_git_schemes)")
+
+
+def _host_is_plain(uri: str, scheme: str) -> bool:
+    """Whether the URL's user and host cannot be read as options (``-oProxyCommand``)."""
+    if scheme == "file":
+        return True
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return bool(host) and not str(host).startswith("-") \
+        and not (parts.username or "").startswith("-")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the credentials of URLs in it hidden: ``https://user:***@host``
+    (a token alone, as in ``https://TOKEN@github.com``, is hidden whole)."""
+    return _URL_CREDENTIALS.sub(_hide_credentials, text)
+
+
+def _hide_credentials(match: re.Match[str]) -> str:
+    scheme, user, password = match.group(1), match.group(2), match.group(3)
+    if password is not None:
+        return f"{scheme}{user}:***@"
+    return f"{scheme}{user}@" if scheme.lower().startswith(("ssh", "git")) else f"{scheme}***@"
 
 
 def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[str]) -> Path:
@@ -40,30 +77,42 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
     spec = item.spec
     if spec.code is not None:
         target = base / "code"
-        if not target.exists():
-            unpack(store.get_code(spec.code), target)
+        if not target.exists():  # unpacked whole or not at all: a refused tarball leaves nothing
+            partial = target.with_name("code.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            try:
+                unpack(store.get_code(spec.code), partial)
+            except BaseException:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise
+            partial.rename(target)
         return target
     if spec.uri is not None:
         check_git_uri(spec.uri, extra_git_schemes)
         target = base / "repo"
         if not target.exists():
-            _clone(spec.uri, spec.ref, target)
+            _clone(spec.uri, spec.ref, target, extra_git_schemes)
         if spec.build_context is None:
             return target
         root = target / spec.build_context
         if not root.is_dir():
             raise InvalidInput(f"build_context {spec.build_context!r}: no such directory "
-                               f"in {spec.uri}")
+                               f"in {redact_url(spec.uri)}")
         return root
     target = base / "work"
     target.mkdir(parents=True, exist_ok=True)
     return target
 
 
-def _clone(uri: str, ref: str | None, target: Path) -> None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+def _clone(uri: str, ref: str | None, target: Path, allowed: list[str]) -> None:
+    if ref is not None and ref.startswith("-"):
+        raise InvalidInput(f"ref {ref[:40]!r}: must not start with '-'")
+    # Only the allowed transports, even for redirects and submodules; never a prompt.
+    protocols = ":".join(dict.fromkeys(["https", "ssh", *allowed]))
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": protocols,
+           "GIT_PROTOCOL_FROM_USER": "0"}
     tmp = target.with_name(target.name + ".partial")
-    subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    shutil.rmtree(tmp, ignore_errors=True)
     _git(["git", "clone", "--quiet", "--", uri, str(tmp)], env, f"cloning {uri}")
     if ref:
         _git(["git", "-C", str(tmp), "checkout", "--quiet", ref, "--"], env,
@@ -75,7 +124,7 @@ def _git(argv: list[str], env: dict[str, str], what: str) -> None:
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise LaunchError(f"git failed {what}: {detail}")
+        raise LaunchError(redact_url(f"git failed {what}: {detail}"))
 
 
 def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any],
@@ -124,9 +173,18 @@ def wandb_env(item: QueueItem, queue_name: str, entity: str, image: str | None,
 
 def env_option(value: Any) -> dict[str, str]:
     """A resource's ``env`` option as variables: a mapping (non-strings JSON-encoded) or
-    W&B's list of ``KEY=VALUE``."""
+    W&B's list of ``KEY=VALUE``. Raises InvalidInput for a name that is not a variable
+    name or a value with a NUL character (neither can reach a process)."""
     if isinstance(value, list):
         pairs = (str(entry).partition("=") for entry in value)
-        return {key: val for key, _, val in pairs}
-    return {str(k): v if isinstance(v, str) else json.dumps(v)
-            for k, v in (value or {}).items()}
+        env = {key: val for key, _, val in pairs}
+    else:
+        env = {str(k): v if isinstance(v, str) else json.dumps(v)
+               for k, v in (value or {}).items()}
+    for key, val in env.items():
+        if not _ENV_NAME.fullmatch(key):
+            raise InvalidInput(f"option 'env': {key[:40]!r} is not a variable name "
+                               "(letters, digits, '_', '.' or '-', not starting with a digit)")
+        if "\0" in val:
+            raise InvalidInput(f"option 'env': the value of {key} contains a NUL character")
+    return env

@@ -18,7 +18,7 @@ from launch_core.cli.common import (
     split_command,
 )
 from launch_core.cli.launch_request import LaunchRequest, build_request
-from launch_core.cli.output import item_json, print_json
+from launch_core.cli.output import item_json, print_json, spec_json
 from launch_core.errors import InvalidInput
 from launch_core.store import QueueStore
 
@@ -111,7 +111,7 @@ def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
     result: dict[str, Any] = {"queue": prepared.queue.name, "entity": prepared.queue.entity,
               "resource": prepared.queue.definition.resource,
               "resource_config": prepared.resource_config,
-              "spec": prepared.spec.model_dump(mode="json", exclude_none=True)}
+              "spec": spec_json(prepared.spec)}
     body = preview_request(prepared)
     if body is not None:  # with an example run id (the real one is set at enqueue)
         result["request"] = body

@@ -7,7 +7,9 @@ import sys
 import time
 from typing import Any
 
+from launch_core.models import LaunchSpec
 from launch_core.store import QueueItem, QueueRecord
+from launch_core.workspace import redact_url
 
 
 def print_json(data: Any) -> None:
@@ -25,8 +27,16 @@ def item_json(item: QueueItem, queue: str | None = None, position: int | None = 
         "resume_count": item.resume_count, "cancel_requested": item.cancel_requested,
         "agent_id": item.agent_id, "handle": item.handle, "enqueued_at": item.enqueued_at,
         "started_at": item.started_at, "finished_at": item.finished_at,
-        "spec": item.spec.model_dump(mode="json", exclude_none=True),
+        "spec": spec_json(item.spec),
     }
+
+
+def spec_json(spec: LaunchSpec) -> dict[str, Any]:
+    """A JSON-ready view of a launch spec; credentials in its git URL hidden."""
+    data = spec.model_dump(mode="json", exclude_none=True)
+    if "uri" in data:
+        data["uri"] = redact_url(data["uri"])
+    return data
 
 
 def queue_json(queue: QueueRecord, counts: dict[str, int] | None = None) -> dict[str, Any]:
