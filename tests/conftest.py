@@ -146,6 +146,7 @@ SERVICE_FIXTURES: dict[str, tuple[str, ...]] = {
     "prefect_api": ("prefect_server", "postgres"),
     "docker_env": ("docker",),  # tests/docker_support.py (daemon and registries)
     "moto_server": ("moto",),  # tests/docker_support.py
+    "gcs_emulator": ("gcs",),  # tests/builders/conftest.py (gcp-storage-emulator)
     "kube_double": ("kubernetes", "docker"),  # tests/kubernetes/conftest.py
     "vertex_fake": ("vertex_fake",),  # tests/vertex/conftest.py (a fake Vertex API)
     "sagemaker_moto": ("moto",),  # tests/sagemaker/conftest.py (moto in process)

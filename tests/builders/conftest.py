@@ -1,0 +1,84 @@
+"""Fixtures of the builder tests: the GCS emulator (test double of Google Cloud
+Storage: ``gcp-storage-emulator``, in memory, on a free 127.0.0.1 port, stopped by
+PID) and buckets in it and in moto's S3 (test double of Amazon S3)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.docker_support import aws_env
+from tests.prefect_server import free_port
+from tests.support import require_service
+
+EMULATOR = Path(sys.executable).parent / "gcp-storage-emulator"
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The GCS emulator's URL (for STORAGE_EMULATOR_HOST)."""
+    binary = str(EMULATOR) if EMULATOR.is_file() else shutil.which("gcp-storage-emulator")
+    if binary is None:
+        require_service("GCS emulator", "gcp-storage-emulator is not installed")
+    folder = tmp_path_factory.mktemp("gcs")
+    port = free_port()
+    log = open(folder / "emulator.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([str(binary), "start", "--host", "127.0.0.1", "--port", str(port),
+                             "--in-memory", "-q"], cwd=folder, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("gcp-storage-emulator exited: "
+                                   + (folder / "emulator.log").read_text()[-2000:])
+            try:
+                httpx.get(f"{url}/storage/v1/b", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gcp-storage-emulator did not answer in 60 s") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket in the GCS emulator; STORAGE_EMULATOR_HOST points at it."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    from google.cloud import storage
+
+    name = f"ctx-{uuid.uuid4().hex[:12]}"
+    storage.Client().create_bucket(name)
+    return name
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket in moto's S3; the AWS variables point boto3 at moto."""
+    for key, value in aws_env(moto_server).items():
+        monkeypatch.setenv(key, value)
+    import boto3
+
+    name = f"ctx-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_bucket(Bucket=name)
+    return name
