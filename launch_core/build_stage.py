@@ -44,13 +44,15 @@ class ImageBuild(RunWatch):
             base_image=(resolved.builder.get("base_image") or self.config.builder.base_image
                         or DEFAULT_BASE_IMAGE),
             platform=self.config.builder.platform, log=self.log,
-            needs_image=resource.needs_image)
+            needs_image=resource.needs_image, settings=self.config.builder)
         result = await asyncio.to_thread(builder.build, request)
         if result.note == "cached":
             await self._note(launch, f"build skipped: {result.image} already exists")
         elif result.built:
-            await self._note(launch, f"built image {result.image}")
-        return Built(result.image, result.built, registry, workdir)
+            pushed = " and pushed" if result.pushed else ""
+            await self._note(launch, f"built{pushed} image {result.image}")
+        # An image its builder pushed (kaniko) skips the push stage.
+        return Built(result.image, result.built and not result.pushed, registry, workdir)
 
     def _builder_type(self, resource: Resource) -> str:
         if not resource.needs_image:

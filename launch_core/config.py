@@ -19,6 +19,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from launch_core.errors import ConfigError, InvalidInput
@@ -80,6 +81,14 @@ class BuilderConfig(_Section):
     @classmethod
     def _check_destination(cls, value: str | None) -> str | None:
         return None if value is None else normalise_destination(value)
+
+    @model_validator(mode="after")
+    def _check_kaniko(self) -> BuilderConfig:
+        if self.type == "kaniko":  # its keys: build-context-store, secret-name/-key...
+            from launch_core.builders.kaniko_job import check_settings
+
+            check_settings(self)
+        return self
 
 
 class RegistryConfig(_Section):

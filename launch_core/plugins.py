@@ -32,6 +32,7 @@ BACKENDS: dict[str, dict[str, Plugin]] = {
     "builder": {
         "noop": Plugin("launch_core.builders.noop:NoopBuilder"),
         "docker": Plugin("launch_core.builders.docker:DockerBuilder"),
+        "kaniko": Plugin("launch_core.builders.kaniko:KanikoBuilder", "kubernetes"),
     },
     "registry": {
         "local": Plugin("launch_core.registries.local:LocalDaemon"),

@@ -6,11 +6,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from launch_core.errors import LaunchError
 from launch_core.plugins import load_implementation
 from launch_core.registries.base import Registry
 from launch_core.store.records import QueueItem
+
+if TYPE_CHECKING:
+    from launch_core.config import BuilderConfig
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
@@ -31,15 +35,18 @@ class BuildRequest:
     platform: str | None = None
     log: Callable[[str], None] = print
     needs_image: bool = True  # False: the resource runs code directly
+    settings: BuilderConfig | None = None  # the agent's builder section (kaniko's keys)
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """The image to run (None: run without one) and whether it was built now."""
+    """The image to run (None: run without one), whether it was built now, and
+    whether the builder pushed it itself (kaniko: no push stage then)."""
 
     image: str | None
     built: bool = False
     note: str = ""
+    pushed: bool = False
 
 
 class Builder(ABC):

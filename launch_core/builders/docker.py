@@ -35,11 +35,11 @@ class DockerBuilder(Builder):
         if spec.image is not None:
             return BuildResult(spec.image, built=False, note="prebuilt image")
         if request.context is None:
-            raise InvalidInput("docker builder: the job has no code to build")
+            raise InvalidInput(f"{self.name} builder: the job has no code to build")
         text = job_dockerfile(request.context, spec.dockerfile)
         if text is None:
             if not spec.entry_point:
-                raise InvalidInput("docker builder: a code job needs an entry point (-E) "
+                raise InvalidInput(f"{self.name} builder: a code job needs an entry point (-E) "
                                    "or a Dockerfile of its own")
             text = generate_dockerfile(request.context, spec.base_image or request.base_image,
                                        spec.entry_point)
