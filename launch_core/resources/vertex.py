@@ -25,6 +25,7 @@ from launch_core.resources.vertex_request import (
 # The agent's settings, relaunch's variable first (the first one set wins).
 ENDPOINT_ENV = "RELAUNCH_VERTEX_ENDPOINT"  # e.g. http://127.0.0.1:8089 for a local fake
 BLOCK_ENV = "RELAUNCH_VERTEX_CREDENTIALS_BLOCK"  # a prefect-gcp GcpCredentials block
+POLL_ENV = "RELAUNCH_VERTEX_POLL_SECONDS"  # seconds between two status checks
 PROJECT_ENV = ("RELAUNCH_VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT")
 LOCATION_ENV = ("RELAUNCH_VERTEX_LOCATION", "GOOGLE_CLOUD_REGION", "CLOUD_ML_REGION")
 DEFAULT_LOCATION = "us-central1"  # google-cloud-aiplatform's default
@@ -73,7 +74,8 @@ class VertexResource(Resource):
 
     name = "vertex"
     options = VertexOptions
-    poll_interval = 5.0  # a cloud API: a status check every few seconds is plenty
+    # A cloud API: a status check every few seconds is plenty (API quotas).
+    poll_interval = float(os.environ.get(POLL_ENV) or 5.0)
 
     def __init__(self, settings: VertexSettings | None = None) -> None:
         self._settings = settings
@@ -81,12 +83,14 @@ class VertexResource(Resource):
         self._client: tuple[Any, str] | None = None  # (JobServiceClient, project)
 
     def validate(self, config: dict[str, Any], queue: Any = None) -> None:
+        """The options, then the CustomJob they make against the API's schema (an
+        unknown or misspelt field is named), then the keys each worker pool needs."""
         options: VertexOptions = self.parse_options(config)
-        check_pools(options.spec)
         example = JobContext(run_id="example", item_id=0, entry_point=["sh"], args=[],
                              env={}, config=config, run_dir=Path("."), workdir=None,
                              image="example")
         to_proto(custom_job_body(options, example))
+        check_pools(options.spec)
 
     def request(self, job: JobContext) -> dict[str, Any]:
         options: VertexOptions = self.parse_options(job.config)

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from launch_core.errors import InvalidInput
 from launch_core.resources.base import JobContext, Options
@@ -20,8 +20,17 @@ _PARSE_CHAIN = re.compile(r"(Failed to parse \w+ field: )+")
 _FROM_JOB = ("image_uri", "command", "args", "env")
 
 
+def _drop_nulls(value: Any) -> Any:
+    """A null key is an unset one (as W&B reads it): a required one is missing."""
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if item is not None}
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    _null_is_unset = model_validator(mode="before")(_drop_nulls)
 
 
 class VertexSpec(_Section):
@@ -29,8 +38,8 @@ class VertexSpec(_Section):
     API's own (checked against its schema); the job's container goes into each."""
 
     worker_pool_specs: list[dict[str, Any]] = Field(min_length=1)
-    staging_bucket: str = Field(pattern=r"^gs://[^/]+")
-    base_output_dir: str | None = Field(None, pattern=r"^gs://[^/]+")  # else bucket/<run>
+    staging_bucket: str = Field(min_length=1)  # gs://bucket
+    base_output_dir: str | None = None  # gs://...; else <staging_bucket>/<run name>
     labels: dict[str, str] = {}
     encryption_spec_key_name: str | None = None
     persistent_resource_id: str | None = None
@@ -55,6 +64,8 @@ class VertexOptions(Options):
 
     spec: VertexSpec
     run: VertexRun = Field(default_factory=lambda: VertexRun.model_validate({}))
+
+    _null_is_unset = model_validator(mode="before")(_drop_nulls)
 
 
 def check_pools(spec: VertexSpec) -> None:

@@ -127,7 +127,10 @@ def _handler(fake: VertexFake) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client is gone (an agent the test killed)
 
         def _error(self, status: int, message: str) -> None:
             names = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND"}
