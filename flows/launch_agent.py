@@ -13,6 +13,7 @@ from launch_core.agent import Agent
 from launch_core.api import default_entity
 from launch_core.config import load_agent_config
 from launch_core.errors import ConfigError
+from launch_core.masking import mask_log_handlers
 from launch_core.store import QueueItem
 
 
@@ -39,6 +40,7 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     data = await _block_data(config_block) if config_block else None
     config, warnings = load_agent_config(config_path, data=data, flags={
         "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity})
+    mask_log_handlers()  # secret values masked in every log record from here on
     logger = get_run_logger()
     for warning in warnings:
         logger.warning(warning)

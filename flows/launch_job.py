@@ -9,9 +9,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
 from flows.registry_setup import load_block_credentials
-from flows.runtime import config_for, redact, store_for
+from flows.runtime import config_for, store_for
 from flows.tasks import prefect_step
 from launch_core.launch_records import Launch, Resolved
+from launch_core.masking import mask_log_handlers, redact
 from launch_core.pipeline import JobPipeline
 
 
@@ -32,6 +33,7 @@ async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] 
     took the item over).
     """
     agent_config = config_for(actor, config)
+    mask_log_handlers()  # secret values masked in every log record from here on
     logger = get_run_logger()
     pipeline = JobPipeline(store_for(agent_config.database), agent_config, actor,
                            lambda line: logger.info("%s", line),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from launch_core.errors import MissingExtra
+from launch_core.masking import add_block_secrets
 from launch_core.plugins import has_module, import_target
 from launch_core.registries import Registry
 
@@ -17,4 +18,5 @@ async def load_block_credentials(registry: type[Registry], block_name: str) -> A
         raise MissingExtra(f"registry {registry.kind!r} with", "builder.credentials-block",
                            registry.credentials_extra)
     block = await import_target(registry.credentials_block).aload(block_name)
+    add_block_secrets(block)
     return registry.credentials_from_block(block)

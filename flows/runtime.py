@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from launch_core.agent import StopSignal
 from launch_core.config import AgentConfig, load_agent_config
 from launch_core.store import QueueStore
-
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|credential|private", re.I)
-
 
 # Agent configs by actor (agent id or CLI run): a launch-job flow started in this
 # process takes its config from here, so the queue-store URL (which may hold a
@@ -52,11 +48,3 @@ def store_for(url: str | None) -> QueueStore:
     """One QueueStore (engine and pool) per database URL per process."""
     return QueueStore(url)
 
-
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with the values of secret-looking keys replaced by ***."""
-    if isinstance(value, dict):
-        return {k: "***" if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value

@@ -9,11 +9,25 @@ from typing import Any
 from prefect import Task
 from prefect.cache_policies import NO_CACHE
 
+from launch_core.masking import mask
 from launch_core.pipeline import STAGES
 
 
 async def _stage(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-    return await fn(*args)
+    try:
+        return await fn(*args)
+    except Exception as exc:
+        _mask_exception(exc)  # its message becomes the task run's state message
+        raise
+
+
+def _mask_exception(exc: BaseException | None) -> None:
+    """Mask secret values in the string arguments of ``exc`` and its causes."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.args = tuple(mask(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        exc = exc.__cause__ or exc.__context__
 
 
 # fetch-config, merge-overrides, build-image, push-to-registry, submit-to-resource,

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from launch_core.masking import add_secret
+
 KNOWN_MACROS = (
     "image_uri", "run_id", "run_name", "item_id", "queue_name",
     "entity_name", "project_name", "author",
@@ -40,5 +42,6 @@ def _lookup(match: re.Match[str], macros: Mapping[str, str], env: Mapping[str, s
     if name in macros:
         return str(macros[name])
     if env is not None and name not in KNOWN_MACROS and name in env:
+        add_secret(env[name])  # from the agent's environment: masked wherever shown
         return env[name]
     return match.group(0)

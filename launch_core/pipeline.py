@@ -23,6 +23,7 @@ from launch_core.errors import (
     NotFound,
 )
 from launch_core.launch_records import Built, Launch, Resolved
+from launch_core.masking import mask
 from launch_core.registries import Registry
 from launch_core.resolve import resolve_resource_config
 from launch_core.resources.base import JobContext, RunRef, RunStatus, get_resource
@@ -121,7 +122,8 @@ class JobPipeline(ImageBuild, RunWatch):
         except (asyncio.CancelledError, StageFailed):
             raise
         except Exception as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = mask(str(exc).strip().splitlines()[0] if str(exc).strip()
+                          else type(exc).__name__)
             await asyncio.to_thread(self._mark_failed, item_id, STAGES[stage], reason,
                                     claim_token)
             raise StageFailed(STAGES[stage], reason) from exc

@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover
 from launch_core.cli import agent_cmd, job_cmds, launch_cmd, queue_cmds
 from launch_core.cli.common import BareQueueMeansDefault
 from launch_core.errors import LaunchError
+from launch_core.masking import mask
 
 app = typer.Typer(
     name="relaunch", no_args_is_help=True, add_completion=False,
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
 def _fail(message: str, code: int) -> None:
     if _state["verbose"] and code != 2:
         traceback.print_exc()
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {mask(message)}\n")
     sys.exit(code)
 
 

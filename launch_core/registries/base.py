@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from launch_core.errors import LaunchError
+from launch_core.masking import add_secret
 
 Log = Callable[[str], None]
 PUSH_ATTEMPTS = 4
@@ -33,6 +34,9 @@ class RegistryAuth:
 
     def docker_auth_config(self) -> dict[str, str]:
         return {"username": self.username, "password": self.password}
+
+    def __post_init__(self) -> None:
+        add_secret(self.password)
 
 
 class Registry(ABC):

@@ -10,9 +10,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from launch_core.errors import IllegalTransition, LostClaim, NotFound
+from launch_core.masking import mask, mask_data
 from launch_core.store.engine import create_store_engine, ensure_schema
 from launch_core.store.records import Claim, QueueItem
 from launch_core.store.schema import events, items
+
+# Item columns people read (job status, job list): secret values are masked in them.
+_SHOWN = frozenset({"reason", "handle", "stage"})
+
+
+def _masked(row: dict[str, Any]) -> str | None:
+    message = row.get("message")
+    return mask(message) if isinstance(message, str) else None
 
 
 class StoreBase:
@@ -45,7 +54,8 @@ class StoreBase:
         """Append audit events: dicts with item_id, from_state, to_state, actor, message."""
         if rows:
             now = self.clock()
-            conn.execute(insert(events), [{"at": now, "message": None, **row} for row in rows])
+            conn.execute(insert(events), [{"at": now, **row, "message": _masked(row)}
+                                          for row in rows])
 
     def _get(self, conn: Connection, item_id: int, *, lock: bool = False) -> QueueItem:
         query = select(items).where(items.c.id == item_id)
@@ -67,6 +77,8 @@ class StoreBase:
         if claim is not None:
             query = query.where(items.c.agent_id == claim.agent_id,
                                 items.c.claim_token == claim.token)
+        values = {key: mask_data(value) if key in _SHOWN else value
+                  for key, value in values.items()}
         row = conn.execute(query.values(state=target, **values).returning(*items.c)).first()
         if row is None:
             current = self._get(conn, item.id)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from launch_core.errors import MissingExtra, StoreError
+from launch_core.masking import add_secret
 from launch_core.plugins import EXTRA_MODULES, has_module
 
 # Bump together with a new file in migrations/versions (a test checks they agree).
@@ -44,6 +45,7 @@ def database_url(url: str | None = None) -> str:
 def create_store_engine(url: str | None = None) -> Engine:
     """An engine for the store. SQLite gets WAL, a busy timeout and explicit BEGINs."""
     resolved = make_url(database_url(url))
+    add_secret(resolved.password)
     if resolved.get_backend_name() == "sqlite":
         return _sqlite_engine(resolved)
     if resolved.get_backend_name() == "postgresql":

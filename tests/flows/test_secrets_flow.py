@@ -1,6 +1,9 @@
-"""Secrets stay out of Prefect: a queue-store password (PostgreSQL accepts any with
-trust auth, so the test can put one in the URL) and an agent env secret filled into
-the queue config never reach flow-run parameters, logs or the job artifact."""
+"""Secrets stay out of everything relaunch shows or records, masked by value: a
+queue-store password (PostgreSQL accepts any with trust auth, so the test can put one
+in the URL), an agent env secret filled into the queue config under a secret-looking
+key and one under an innocent key (inside a URL), never reach flow-run or task-run
+data, Prefect logs (even when the job prints one), the job artifact, events, job
+status and list, or the agent's output."""
 
 from __future__ import annotations
 
@@ -8,27 +11,43 @@ import json
 
 from tests.flows.conftest import JOBS
 
+DATASET_KEY = "dk-5522-hidden"
+SECRETS = ("sekret-pw-123", "tok-987-secret", DATASET_KEY)
 
-def test_store_password_and_env_secret_never_reach_prefect(relaunch, api, cli_env, postgres_url,
-                                                          out_dir):
+
+def test_store_password_and_env_secrets_are_masked_everywhere(relaunch, api, cli_env,
+                                                              postgres_url, out_dir):
     url = postgresql_with_password(postgres_url, "sekret-pw-123")
-    env = {"RELAUNCH_DATABASE_URL": url, "MY_API_TOKEN": "tok-987-secret"}
-    config = json.dumps({"env": {"API_TOKEN": "${MY_API_TOKEN}"}})
+    env = {"RELAUNCH_DATABASE_URL": url, "MY_API_TOKEN": "tok-987-secret",
+           "DATASET_KEY": DATASET_KEY}
+    config = json.dumps({"env": {
+        "API_TOKEN": "${MY_API_TOKEN}",
+        "DATASET_URL": "https://reader:${DATASET_KEY}@data.example/set"}})  # innocent key
     assert relaunch("queue", "create", "secrets", "-r", "local-process", "--config", config,
                     env=env).code == 0
+    run_config = {"out": str(out_dir), "print_env": "DATASET_URL"}
     launched = relaunch("launch", "-q", "secrets", "--code", str(JOBS), "-E", "python3 record.py",
-                        "--run-config", json.dumps({"out": str(out_dir)}), "--json", env=env)
+                        "--run-config", json.dumps(run_config), "--json", env=env)
     job = launched.json()["id"]
     agent = relaunch("launch-agent", "-q", "secrets", "--until-idle", env=env, timeout=180)
     assert agent.code == 0, agent.err[-2000:]
     record = json.loads((out_dir / f"{job}.jsonl").read_text())
-    assert record["env"]  # the job itself ran (and got its token through the queue config)
+    assert record["env"]  # the job itself ran (and got its values through the queue config)
+    output = relaunch("job", "logs", str(job), env=env).out
+    assert f"DATASET_URL=https://reader:{DATASET_KEY}@data.example/set" in output  # its own
 
     runs = api.flow_runs(f"secrets-{job}")
     assert runs and runs[0]["state_type"] == "COMPLETED"
-    seen = json.dumps(runs) + json.dumps(api.logs(runs[0]["id"]))
-    seen += json.dumps(api.artifacts(runs[0]["id"])) + agent.out + agent.err
-    for secret in ("sekret-pw-123", "tok-987-secret"):
+    logs = api.logs(runs[0]["id"])
+    assert "DATASET_URL=https://reader:***@data.example/set" in logs  # the job's line, masked
+    artifacts = json.dumps(api.artifacts(runs[0]["id"]))
+    assert "https://reader:***@data.example/set" in artifacts
+    seen = json.dumps(runs) + json.dumps(api.task_runs(runs[0]["id"])) + json.dumps(logs)
+    seen += artifacts + agent.out + agent.err
+    for command in (("job", "status", str(job), "--json"), ("job", "list", "--json"),
+                    ("queue", "show", "secrets", "--json")):
+        seen += relaunch(*command, env=env).out
+    for secret in SECRETS:
         assert secret not in seen
 
 

@@ -8,6 +8,8 @@ import time
 config = json.loads(os.environ["RELAUNCH_RUN_CONFIG"])
 start = time.time()
 print(f"hello from run {os.environ['RELAUNCH_RUN_ID']}", flush=True)
+if "print_env" in config:  # a job that prints what it was given (a secret, say)
+    print(f"{config['print_env']}={os.environ.get(config['print_env'])}", flush=True)
 time.sleep(float(config.get("sleep", 0)))
 record = {"start": start, "end": time.time(), "argv": sys.argv[1:], "cwd": os.getcwd(),
           "env": {k: v for k, v in os.environ.items()
