@@ -38,7 +38,12 @@ if TYPE_CHECKING:
     from launch_core.models import QueueDefinition
 
 T = TypeVar("T")
-RECORD = "kubernetes.json"  # the handle, in the run's folder before the create request
+
+
+def _record(ref: RunRef) -> Path:
+    """Where submit writes a run's handle before its create request (the run's
+    folder is shared by its resumed runs, so the file is named after the run)."""
+    return ref.run_dir / f"kubernetes-{ref.name}.json"
 
 
 class KubernetesOptions(Options):
@@ -100,9 +105,9 @@ class KubernetesResource(Resource):
                   "container": (manifest["metadata"].get("annotations") or {}).get(
                       CONTAINER_ANNOTATION),
                   "pull_secret": pull_secret_name(job.ref) if secret else None,
-                  "log": str(job.run_dir / "output.log")}
+                  "log": str(job.run_dir / f"{job.ref.name}.log")}
         job.run_dir.mkdir(parents=True, exist_ok=True)
-        (job.run_dir / RECORD).write_text(json.dumps(handle))
+        _record(job.ref).write_text(json.dumps(handle))
         self._run(handle, lambda api: self._create(api, target, manifest, secret))
         return handle
 
@@ -120,7 +125,7 @@ class KubernetesResource(Resource):
     def find(self, ref: RunRef) -> dict[str, Any] | None:
         """The run's handle if its object exists (the handle an earlier submit wrote
         in the run's folder names the cluster, namespace and kind)."""
-        record = ref.run_dir / RECORD
+        record = _record(ref)
         if not record.is_file():
             return None
         handle: dict[str, Any] = json.loads(record.read_text())
