@@ -1,0 +1,124 @@
+"""Running a kaniko build Job in the cluster: create it (and the destination's
+Secret), stream its pod's log into the job's log until it ends, delete both.
+``kubernetes_asyncio`` is imported inside the functions (extra ``kubernetes``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from launch_core.builders.base import BuildFailed
+from launch_core.builders.kaniko_job import BUILD_LABEL, CONTAINER, KanikoBuild, kaniko_job
+
+TAIL_LINES = 15
+Log = Callable[[str], None]
+
+
+def run_build_job(cluster: Any, build: KanikoBuild, secret: dict[str, Any] | None,
+                  log: Log, interval: float) -> None:
+    """Create the build Job (and Secret), stream its log, delete both. Raises
+    BuildFailed with the reason and the log's last lines when the build fails."""
+    from launch_core.resources import kube_guardrails
+    from launch_core.resources.kube_client import api_client
+
+    manifest = kaniko_job(build)
+    kube_guardrails.validate_schema(manifest)
+
+    async def session() -> None:
+        async with await api_client(cluster) as api:
+            await _run(api, build, manifest, secret, log, interval)
+
+    from kubernetes_asyncio.client import ApiException
+
+    try:
+        asyncio.run(session())
+    except ApiException as exc:
+        raise BuildFailed(f"image build failed: kaniko Job {build.namespace}/{build.name}: "
+                          f"{_api_error(exc)}") from None
+
+
+async def _run(api: Any, build: KanikoBuild, manifest: dict[str, Any],
+               secret: dict[str, Any] | None, log: Log, interval: float) -> None:
+    from kubernetes_asyncio import client
+
+    core: Any = client.CoreV1Api(api)
+    batch: Any = client.BatchV1Api(api)
+    try:
+        if secret is not None:
+            await _ignore(409, core.create_namespaced_secret(build.namespace, secret))
+        await _ignore(409, batch.create_namespaced_job(build.namespace, manifest,
+                                                       _preload_content=False))
+        log(f"kaniko Job {build.namespace}/{build.name} building {build.image}")
+        await _watch(core, batch, build, log, interval)
+    finally:
+        await _ignore(404, batch.delete_namespaced_job(
+            build.name, build.namespace, propagation_policy="Foreground"))
+        if secret is not None:
+            await _ignore(404, core.delete_namespaced_secret(
+                secret["metadata"]["name"], build.namespace))
+
+
+async def _watch(core: Any, batch: Any, build: KanikoBuild, log: Log,
+                 interval: float) -> None:
+    from launch_core.resources.kube_status import run_status
+
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    shown, partial = 0, ""
+    while True:
+        response = await _ignore(404, batch.read_namespaced_job(
+            build.name, build.namespace, _preload_content=False))
+        if response is None:
+            raise BuildFailed("image build failed: the kaniko Job disappeared")
+        job = dict(await response.json())
+        listed = await core.list_namespaced_pod(
+            build.namespace, label_selector=f"{BUILD_LABEL}={build.name}",
+            _preload_content=False)
+        pods = sorted((await listed.json()).get("items") or [],
+                      key=lambda p: p.get("metadata", {}).get("creationTimestamp", ""))
+        text = await _pod_log(core, pods[-1]) if pods else ""
+        status = run_status(job, pods, CONTAINER)
+        done = status.state != "running"
+        fresh, shown = partial + text[shown:], max(shown, len(text))
+        lines = fresh.split("\n")
+        partial = "" if done else lines.pop()
+        for line in (line.rstrip() for line in lines):
+            if line:
+                tail.append(line)
+                log(line)
+        if status.state == "finished":
+            return
+        if done:
+            last = " | ".join(list(tail)[-5:])
+            raise BuildFailed(f"image build failed (kaniko: {status.message or status.state})"
+                              + (f": {last}" if last else ""))
+        await asyncio.sleep(interval)
+
+
+async def _pod_log(core: Any, pod: dict[str, Any]) -> str:
+    meta = pod.get("metadata") or {}
+    text = await _ignore((400, 404), core.read_namespaced_pod_log(
+        meta.get("name"), meta.get("namespace"), container=CONTAINER))
+    return str(text or "")
+
+
+async def _ignore(statuses: int | tuple[int, ...], call: Awaitable[Any]) -> Any:
+    """``await call``; None when the API answers with one of ``statuses``."""
+    from kubernetes_asyncio.client import ApiException
+
+    try:
+        return await call
+    except ApiException as exc:
+        if exc.status in ((statuses,) if isinstance(statuses, int) else statuses):
+            return None
+        raise
+
+
+def _api_error(exc: Any) -> str:
+    try:
+        detail = json.loads(exc.body).get("message", "")
+    except (TypeError, ValueError, AttributeError):
+        detail = ""
+    return f"{exc.status} {exc.reason}: {detail}".rstrip(": ")[:300]
