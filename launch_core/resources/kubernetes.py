@@ -135,19 +135,20 @@ class KubernetesResource(Resource):
     async def _get(self, api: Any, target: Target) -> dict[str, Any] | None:
         from kubernetes_asyncio import client
 
-        response = await _ignore(404, client.CustomObjectsApi(api).get_namespaced_custom_object(
-            target.group, target.version, target.namespace, target.plural, target.name,
-            _preload_content=False))
-        return None if response is None else dict(await response.json())
+        found: dict[str, Any] | None = await _ignore(404, _json(
+            client.CustomObjectsApi(api).get_namespaced_custom_object(
+                target.group, target.version, target.namespace, target.plural, target.name,
+                _preload_content=False)))
+        return found
 
     async def _pods(self, api: Any, target: Target) -> list[dict[str, Any]]:
         from kubernetes_asyncio import client
 
         core: Any = client.CoreV1Api(api)
-        response = await core.list_namespaced_pod(
+        listed = await _json(core.list_namespaced_pod(
             target.namespace, label_selector=f"{RUN_LABEL}={label_value(target.name)}",
-            _preload_content=False)
-        pods = list((await response.json()).get("items") or [])
+            _preload_content=False))
+        pods = list(listed.get("items") or [])
         return sorted(pods, key=lambda p: p.get("metadata", {}).get("creationTimestamp", ""))
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
@@ -242,6 +243,19 @@ async def _ignore(statuses: int | tuple[int, ...], call: Awaitable[Any]) -> Any:
         if exc.status in ((statuses,) if isinstance(statuses, int) else statuses):
             return None
         raise
+
+
+async def _json(call: Awaitable[Any]) -> dict[str, Any]:
+    """The JSON body of a raw (``_preload_content=False``) call, which the client
+    returns whatever its status: ApiException past a 2xx, as the client raises."""
+    from kubernetes_asyncio.client import ApiException
+
+    response = await call
+    if not 200 <= response.status <= 299:
+        error = ApiException(status=response.status, reason=response.reason)
+        error.body = await response.text()
+        raise error
+    return dict(await response.json())
 
 
 def _describe(exc: Any, handle: dict[str, Any]) -> str:
