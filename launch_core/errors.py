@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
 
 class LaunchError(Exception):
     """Root of every relaunch error. ``exit_code`` is what the CLI exits with."""
@@ -10,9 +14,13 @@ class LaunchError(Exception):
 
 
 class InvalidInput(LaunchError):
-    """Bad input from a user: a field, file or flag. The message names it."""
+    """Bad input from a user: a field, file or flag. The message names it, on one line:
+    line breaks and other control characters quoted from the input are escaped."""
 
     exit_code = 2
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(_CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(message)))
 
 
 class TemplateError(InvalidInput):
