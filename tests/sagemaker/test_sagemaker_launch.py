@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +34,7 @@ QUEUE_CONFIG = {
                        "VolumeSizeInGB": 10},
     "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
 }
+PAUSED_AGENT = Path(__file__).with_name("paused_agent.py")
 VARS = {"instance_type": {"type": "string", "enum": ["ml.m5.xlarge", "ml.g5.2xlarge"],
                           "default": "ml.m5.xlarge"}}
 
@@ -151,17 +155,25 @@ def test_cancel_stops_the_training_job(
     assert sagemaker_moto.status_of(name) == "Stopping"
 
 
-def test_kill_9_agent_then_second_agent_readopts_the_training_job(
+def test_kill_9_after_create_then_a_new_agent_readopts_by_training_job_name(
         relaunch, cli_store, cli_env, queue, aws, sagemaker_moto, agents, tmp_path):
+    """The first agent is killed after CreateTrainingJob, before it could record the
+    job submitted (paused_agent.py): the next agent finds the job by its name."""
     job, name = _enqueue(relaunch, queue, "-d", _image())
     sagemaker_moto.plan(name, "InProgress")
     config = _agent_config(tmp_path, queue, lease_seconds=5)
-    first = start_agent({**cli_env, **aws}, tmp_path / "agent-0.log", "-c", config)
+    paused = tmp_path / "paused"
+    with open(tmp_path / "agent-0.log", "w") as log:
+        first = subprocess.Popen([sys.executable, str(PAUSED_AGENT), str(paused),
+                                  "launch-agent", "-c", config], env={**cli_env, **aws},
+                                 cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     agents.append(first)
-    wait_for(lambda: sagemaker_moto.creates_of(name), "the training job to be created", 120)
+    wait_for(paused.exists, "the training job to be created under the paused agent", 120)
+    assert paused.read_text() == name
+    assert cli_store.get_item(job).state == "building"  # created, not recorded
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=30)
-    sagemaker_moto.plan(name, "InProgress", "Completed")  # it ends while nobody watches
+    sagemaker_moto.plan(name, "InProgress", "Completed")  # it ends under the new agent
 
     second = run_agent(relaunch, config, env=aws)
     assert second.code == 0, second.err[-3000:]
@@ -170,5 +182,6 @@ def test_kill_9_agent_then_second_agent_readopts_the_training_job(
     assert item.handle["training_job_name"] == name
     assert len(sagemaker_moto.creates_of(name)) == 1  # one CreateTrainingJob, ever
     events = cli_store.events_for(job)
-    assert [e.to_state for e in events].count("submitted") == 1
+    [submitted] = [e for e in events if e.to_state == "submitted"]
+    assert "re-attached" in (submitted.message or "")
     assert [e.to_state for e in events].count("finished") == 1
