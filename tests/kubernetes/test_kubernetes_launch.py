@@ -72,7 +72,7 @@ def test_jobs_run_finish_fail_with_reasons_and_a_pytorchjob_completes(
     missing = _enqueue(relaunch, "gpu", f"{docker_env.registry}/relaunch-test/"
                        f"{tmp_path.name}:missing", "-v", "gpus=1", "-v", "namespace=team-a")
     torch = _enqueue(relaunch, "torch", image)
-    _run_agent(relaunch, _agent_config(tmp_path, "gpu", "torch"), kube_env)
+    _run_agent(relaunch, _agent_config(tmp_path, "gpu", "torch", max_jobs=4), kube_env)
 
     item = cli_store.get_item(ok)
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
