@@ -8,8 +8,6 @@ so ``relaunch job logs`` and another agent reach the same job.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 import threading
 from typing import Any, ClassVar
@@ -18,6 +16,15 @@ from launch_core.errors import InvalidInput
 from launch_core.registries.ecr import ECR_HOST
 from launch_core.request_preview import PREVIEW_IMAGE
 from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus
+from launch_core.resources.sagemaker_aws import (
+    Aws,
+    default_region,
+    describe_error,
+    error_code,
+    is_aws_error,
+    log_events,
+    log_streams,
+)
 from launch_core.resources.sagemaker_request import (
     PREVIEW_ACCOUNT,
     SageMakerOptions,
@@ -29,8 +36,6 @@ from launch_core.resources.sagemaker_request import (
     training_job_name,
 )
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-BLOCK_ENV = "RELAUNCH_AWS_CREDENTIALS_BLOCK"  # an AwsCredentials block's name
 # Hosts taken as ECR besides <account>.dkr.ecr.<region>.amazonaws.com: a registry
 # standing in for ECR (an emulator, the tests' local registry). Comma-separated.
 EXTRA_ECR_HOSTS_ENV = "RELAUNCH_SAGEMAKER_EXTRA_ECR_HOSTS"
@@ -57,6 +62,7 @@ class SageMakerResource(Resource):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._log_tokens: dict[str, tuple[int, dict[str, str | None]]] = {}
+        self._log_errors: set[str] = set()  # jobs whose logs could not be read (said once)
 
     def parse_options(self, config: dict[str, Any]) -> Any:
         refuse_training_job_name(normalise(config))
@@ -70,7 +76,7 @@ class SageMakerResource(Resource):
         options = self.parse_options(job.config)
         check_required(options)
         _check_image(job.image)
-        region = options.region or _default_region()
+        region = options.region or default_region()
         return build_request(job, options, role_arn(options.RoleArn, PREVIEW_ACCOUNT, region))
 
     def submit(self, job: JobContext) -> dict[str, Any]:
@@ -79,7 +85,7 @@ class SageMakerResource(Resource):
         if not job.image or job.image == PREVIEW_IMAGE:
             raise InvalidInput("sagemaker: the job has no image")
         _check_image(job.image)
-        aws = _Aws(_region(options.region), os.environ.get(BLOCK_ENV), options.profile)
+        aws = Aws.open(options.region, options.profile)
         name = training_job_name(job.ref.name)
         found = self._describe(aws, name)
         if found is None:
@@ -90,17 +96,17 @@ class SageMakerResource(Resource):
             try:
                 aws.client("sagemaker").create_training_job(**build_request(job, options, role))
             except Exception as exc:
-                if _error_code(exc) != "ResourceInUse":  # created by an earlier attempt
+                if error_code(exc) != "ResourceInUse":  # created by an earlier attempt
                     raise
         return self._handle(aws, name, job.image)
 
     def find(self, ref: RunRef) -> dict[str, Any] | None:
         """The training job of ``ref`` in the agent's default region, if it exists (in
         another region, submit finds it: CreateTrainingJob says the name is in use)."""
-        region = _default_region()
-        if region is None:
+        try:
+            aws = Aws.open(None, None)
+        except InvalidInput:  # no default region: submit finds it by its name
             return None
-        aws = _Aws(region, os.environ.get(BLOCK_ENV), None)
         name = training_job_name(ref.name)
         found = self._describe(aws, name)
         if found is None:
@@ -108,7 +114,7 @@ class SageMakerResource(Resource):
         return self._handle(aws, name, found["AlgorithmSpecification"].get("TrainingImage"))
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
-        job = self._describe(_Aws.of(handle), handle["training_job_name"])
+        job = self._describe(Aws.of(handle), handle["training_job_name"])
         if job is None:
             return RunStatus("failed", None, "the training job disappeared")
         state = job["TrainingJobStatus"]
@@ -131,11 +137,18 @@ class SageMakerResource(Resource):
         tokens, skip = dict(tokens), 0
         if seen != offset:  # another reader's offset: read from the start, skip
             seen, tokens, skip = 0, {}, offset
-        logs = _Aws.of(handle).client("logs")
         lines: list[str] = []
-        for stream in _streams(logs, name):
-            events, tokens[stream] = _events(logs, stream, tokens.get(stream))
-            lines += events
+        try:
+            logs = Aws.of(handle).client("logs")
+            for stream in log_streams(logs, name):
+                events, tokens[stream] = log_events(logs, stream, tokens.get(stream))
+                lines += events
+        except Exception as exc:  # logs are not the run: the job goes on without them
+            if not is_aws_error(exc) or name in self._log_errors:
+                return "", offset
+            self._log_errors.add(name)
+            note = f"[relaunch] CloudWatch logs of {name} unavailable: {describe_error(exc)}"
+            return note + "\n", offset
         total = seen + len(lines)
         with self._lock:
             self._log_tokens[name] = (max(total, offset), tokens)
@@ -144,88 +157,36 @@ class SageMakerResource(Resource):
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
         """StopTrainingJob (SageMaker sends SIGTERM, then SIGKILL after 120 s)."""
         try:
-            _Aws.of(handle).client("sagemaker").stop_training_job(
+            Aws.of(handle).client("sagemaker").stop_training_job(
                 TrainingJobName=handle["training_job_name"])
         except Exception as exc:
-            if _error_code(exc) != "ValidationException":  # it ended already
+            if error_code(exc) != "ValidationException":  # it ended already
                 raise
 
     def cleanup(self, handle: dict[str, Any]) -> None:
         with self._lock:
             self._log_tokens.pop(handle["training_job_name"], None)
+            self._log_errors.discard(handle["training_job_name"])
 
-    def _describe(self, aws: _Aws, name: str) -> dict[str, Any] | None:
+    def _describe(self, aws: Aws, name: str) -> dict[str, Any] | None:
         try:
             job: dict[str, Any] = aws.client("sagemaker").describe_training_job(
                 TrainingJobName=name)
         except Exception as exc:
             text = str(exc).lower()
-            if _error_code(exc) == "ValidationException" and (
+            if error_code(exc) == "ValidationException" and (
                     "not found" in text or "could not find" in text):
                 return None  # AWS: "Requested resource not found."
             raise
         return job
 
     @staticmethod
-    def _handle(aws: _Aws, name: str, image: str | None) -> dict[str, Any]:
+    def _handle(aws: Aws, name: str, image: str | None) -> dict[str, Any]:
         region = aws.region
         return {"training_job_name": name, "region": region, "credentials_block": aws.block,
                 "profile": aws.profile, "image": image,
                 "console_url": f"https://{region}.console.aws.amazon.com/sagemaker/home"
                                f"?region={region}#/jobs/{name}"}
-
-
-class _Aws:
-    """boto3 clients for one region, from a credentials block or the default chain."""
-
-    def __init__(self, region: str, block: str | None, profile: str | None) -> None:
-        self.region, self.block, self.profile = region, block or None, profile or None
-
-    @classmethod
-    def of(cls, handle: dict[str, Any]) -> _Aws:
-        return cls(handle["region"], handle.get("credentials_block"), handle.get("profile"))
-
-    def client(self, service: str) -> Any:
-        return _client(self.block, self.profile, self.region, service)
-
-
-_CLIENTS_LOCK = threading.Lock()  # a boto3 session is not thread-safe; its clients are
-
-
-@functools.lru_cache(maxsize=64)
-def _client(block: str | None, profile: str | None, region: str, service: str) -> Any:
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": 8})
-    with _CLIENTS_LOCK:
-        return _session(block, profile).client(service, region_name=region, config=config)
-
-
-@functools.lru_cache(maxsize=16)
-def _session(block: str | None, profile: str | None) -> Any:
-    import boto3
-
-    if block is None:
-        return boto3.session.Session(profile_name=profile)
-    from launch_core.plugins import has_module, import_target
-
-    if not has_module("prefect_aws"):
-        raise InvalidInput(f"{BLOCK_ENV}: AwsCredentials blocks need the aws extra: "
-                           "pip install 'relaunch[aws]'")
-    credentials = asyncio.run(import_target("prefect_aws:AwsCredentials").aload(block))
-    return credentials.get_boto3_session()
-
-
-def _default_region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-
-
-def _region(given: str | None) -> str:
-    region = given or _default_region()
-    if not region:
-        raise InvalidInput("sagemaker: no AWS region: set 'region' in the queue config, "
-                           "or AWS_REGION on the agent")
-    return region
 
 
 def _check_image(image: str | None) -> None:
@@ -238,33 +199,3 @@ def _check_image(image: str | None) -> None:
         raise InvalidInput(f"sagemaker: image {image!r} is not in ECR "
                            "(<account>.dkr.ecr.<region>.amazonaws.com/...): SageMaker "
                            "pulls training images from ECR only")
-
-
-def _streams(logs: Any, name: str) -> list[str]:
-    streams: list[str] = []
-    try:
-        for page in logs.get_paginator("describe_log_streams").paginate(
-                logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/"):
-            streams += [s["logStreamName"] for s in page.get("logStreams", [])]
-    except Exception as exc:
-        if _error_code(exc) != "ResourceNotFoundException":  # no log group yet
-            raise
-    return sorted(streams)
-
-
-def _events(logs: Any, stream: str, token: str | None) -> tuple[list[str], str | None]:
-    """The stream's events after ``token`` (all pages), and the token to go on from."""
-    lines: list[str] = []
-    while True:
-        args = {"nextToken": token} if token else {}
-        page = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
-                                   startFromHead=True, **args)
-        lines += [event["message"].rstrip("\n") for event in page.get("events", [])]
-        if not page.get("events") or page.get("nextForwardToken") in (None, token):
-            return lines, page.get("nextForwardToken") or token
-        token = page["nextForwardToken"]
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str((response or {}).get("Error", {}).get("Code", "")) if response else ""
