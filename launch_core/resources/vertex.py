@@ -119,6 +119,8 @@ class VertexResource(Resource):
         return None
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
+        """The CustomJob's state; the API unreachable or busy for now says running."""
+        import requests
         from google.api_core import exceptions
 
         client, _ = self._connect()
@@ -127,7 +129,8 @@ class VertexResource(Resource):
         except exceptions.NotFound:
             return RunStatus("failed", None, "the CustomJob disappeared before its result "
                              "was recorded")
-        except (exceptions.ServerError, exceptions.TooManyRequests) as exc:
+        except (exceptions.ServerError, exceptions.TooManyRequests,
+                requests.ConnectionError) as exc:
             return RunStatus("running", None, f"vertex API: {type(exc).__name__}")
         state = found.state.name
         if state == "JOB_STATE_SUCCEEDED":

@@ -1,6 +1,5 @@
 """Fixtures of the vertex tests: the Vertex fake (tests/vertex/vertex_fake.py, a test
-double of Vertex AI's JobService REST API on 127.0.0.1) and, for the agent tests, the
-session's Prefect server."""
+double of Vertex AI's JobService REST API on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.flows.conftest import api, cli_env  # noqa: F401  (agents here use Prefect)
 from tests.vertex.vertex_fake import VertexFake, serve_fake
 
 

@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.docker_support import run_agent, start_agent, write_agent_config
+from tests.flows import conftest as flows
 from tests.support import wait_for
 from tests.vertex.vertex_fake import VertexFake
 
+# The agents here run on the session's Prefect server (tests/flows/conftest.py).
+cli_env, api = flows.cli_env, flows.api
 IMAGE = "europe-west4-docker.pkg.dev/proj/repo/train:1"
 SPEC = {"staging_bucket": "gs://relaunch-staging",
         "worker_pool_specs": [{"machine_spec": {"machine_type": "n1-standard-4",
