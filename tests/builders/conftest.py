@@ -1,9 +1,12 @@
 """Fixtures of the builder tests: the GCS emulator (test double of Google Cloud
 Storage: ``gcp-storage-emulator``, in memory, on a free 127.0.0.1 port, stopped by
-PID) and buckets in it and in moto's S3 (test double of Amazon S3)."""
+PID), buckets in it and in moto's S3 (test double of Amazon S3), the Kubernetes
+test double (tests/kubernetes/kube_double.py) and stand-in kaniko executor images."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
 import signal
@@ -17,11 +20,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.docker_support import aws_env
+from tests.docker_support import DockerEnv, aws_env
+from tests.kubernetes.kube_double import KubeDouble, running
 from tests.prefect_server import free_port
 from tests.support import require_service
 
 EMULATOR = Path(sys.executable).parent / "gcp-storage-emulator"
+# The stand-in executor's script: print the args, then succeed or fail; everything
+# on stderr, as kaniko logs.
+STANDIN = {
+    "ok": 'exec >&2; for a in "$@"; do echo "arg $a"; done; echo "INFO pushed (stand-in)"',
+    "fail": 'exec >&2; echo "INFO Retrieving image manifest"; echo "step 1/3"; '
+            'echo "error building image: unknown instruction: FORM"; exit 1',
+}
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +93,26 @@ def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"ctx-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def kube_double(docker_env: DockerEnv, tmp_path: Path) -> Iterator[KubeDouble]:
+    """The Kubernetes test double (tests/kubernetes/kube_double.py)."""
+    yield from running(KubeDouble(docker_env.client, uuid.uuid4().hex[:12],
+                                  tmp_path / "kube-double"))
+
+
+@pytest.fixture(scope="session")
+def standin_images(docker_env: DockerEnv) -> Iterator[dict[str, str]]:
+    """Stand-in executor images (never kaniko): print the args, exit 0 or 1."""
+    repository = f"relaunch-test/kaniko-standin-{uuid.uuid4().hex[:8]}"
+    images = {}
+    for kind, script in STANDIN.items():
+        text = (f"FROM {docker_env.base_image}\n"
+                f'ENTRYPOINT ["/bin/sh", "-c", {json.dumps(script)}, "executor"]\n')
+        docker_env.client.images.build(fileobj=io.BytesIO(text.encode()),
+                                       tag=f"{repository}:{kind}", rm=True)
+        images[kind] = f"{repository}:{kind}"
+    yield images
+    for image in images.values():
+        docker_env.client.images.remove(image, force=True)

@@ -8,11 +8,7 @@ failure, each with the Job, its Secret and the uploaded context removed after.
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,36 +20,7 @@ from launch_core.registries import make_registry
 from launch_core.registries.base import RegistryAuth
 from tests.builders.kaniko_support import build_request, container, write_code
 from tests.docker_support import DockerEnv
-from tests.kubernetes.kube_double import KubeDouble, running
-
-STANDIN = {  # the stand-in executor's script: print the args, then succeed or fail
-    "ok": 'for a in "$@"; do echo "arg $a"; done; echo "INFO pushed (stand-in)"',
-    "fail": 'echo "INFO Retrieving image manifest"; echo "step 1/3"; '
-            'echo "error building image: unknown instruction: FORM" >&2; exit 1',
-}
-
-
-@pytest.fixture
-def kube_double(docker_env: DockerEnv, tmp_path: Path) -> Iterator[KubeDouble]:
-    """The Kubernetes test double (tests/kubernetes/kube_double.py)."""
-    yield from running(KubeDouble(docker_env.client, uuid.uuid4().hex[:12],
-                                  tmp_path / "kube-double"))
-
-
-@pytest.fixture(scope="session")
-def standin_images(docker_env: DockerEnv) -> Iterator[dict[str, str]]:
-    """Stand-in executor images (never kaniko): print the args, exit 0 or 1."""
-    repository = f"relaunch-test/kaniko-standin-{uuid.uuid4().hex[:8]}"
-    images = {}
-    for kind, script in STANDIN.items():
-        text = (f"FROM {docker_env.base_image}\n"
-                f'ENTRYPOINT ["/bin/sh", "-c", {json.dumps(script)}, "executor"]\n')
-        docker_env.client.images.build(fileobj=io.BytesIO(text.encode()),
-                                       tag=f"{repository}:{kind}", rm=True)
-        images[kind] = f"{repository}:{kind}"
-    yield images
-    for image in images.values():
-        docker_env.client.images.remove(image, force=True)
+from tests.kubernetes.kube_double import KubeDouble
 
 
 def _kaniko_run(kind: str, store: str, kube_double: KubeDouble, standin_images,
