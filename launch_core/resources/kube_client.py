@@ -14,12 +14,17 @@ imports without the ``kubernetes`` extra.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from launch_core.errors import InvalidInput
+from launch_core.errors import InvalidInput, LaunchError
+
+T = TypeVar("T")
 
 # Where a pod's service account (token, ca.crt, namespace) is mounted; tests and
 # unusual mounts point elsewhere with this variable.
@@ -125,3 +130,59 @@ async def api_client(cluster: ClusterChoice) -> Any:
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                            ) from None
     return client.ApiClient(configuration)
+
+
+class KubernetesApiError(LaunchError):
+    """The cluster refused or failed a request (one line: object, status, message)."""
+
+
+def run_session(cluster: ClusterChoice, call: Callable[[Any], Awaitable[T]],
+                about: dict[str, Any]) -> T:
+    """``call(api client)`` on a private event loop, the client closed afterwards.
+    Raises KubernetesApiError naming the object ``about`` describes (kind, name,
+    namespace) when the API refuses."""
+
+    async def session() -> T:
+        async with await api_client(cluster) as api:
+            return await call(api)
+
+    from kubernetes_asyncio.client import ApiException
+
+    try:
+        return asyncio.run(session())
+    except ApiException as exc:
+        raise KubernetesApiError(_describe(exc, about)) from None
+
+
+async def ignore(statuses: int | tuple[int, ...], call: Awaitable[Any]) -> Any:
+    """``await call``; None when the API answers with one of ``statuses``."""
+    from kubernetes_asyncio.client import ApiException
+
+    try:
+        return await call
+    except ApiException as exc:
+        if exc.status in ((statuses,) if isinstance(statuses, int) else statuses):
+            return None
+        raise
+
+
+async def raw_json(call: Awaitable[Any]) -> dict[str, Any]:
+    """The JSON body of a raw (``_preload_content=False``) call, which the client
+    returns whatever its status: ApiException past a 2xx, as the client raises."""
+    from kubernetes_asyncio.client import ApiException
+
+    response = await call
+    if not 200 <= response.status <= 299:
+        error = ApiException(status=response.status, reason=response.reason)
+        error.body = await response.text()
+        raise error
+    return dict(await response.json())
+
+
+def _describe(exc: Any, about: dict[str, Any]) -> str:
+    try:
+        detail = json.loads(exc.body).get("message", "")
+    except (TypeError, ValueError, AttributeError):
+        detail = ""
+    where = f"{about.get('kind', 'object')} {about.get('name')} in {about.get('namespace')}"
+    return f"kubernetes: {where}: {exc.status} {exc.reason}: {detail}".rstrip(": ")[:300]

@@ -10,7 +10,6 @@ service account is read afresh each time.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,10 +17,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import ConfigDict
 
-from launch_core.errors import LaunchError
 from launch_core.resources import kube_guardrails
 from launch_core.resources.base import JobContext, Options, Resource, RunRef, RunStatus
-from launch_core.resources.kube_client import ClusterChoice, api_client, resolve_namespace
+from launch_core.resources.kube_client import (
+    ClusterChoice,
+    ignore,
+    raw_json,
+    resolve_namespace,
+    run_session,
+)
 from launch_core.resources.kube_manifest import (
     CONTAINER_ANNOTATION,
     RUN_LABEL,
@@ -69,10 +73,6 @@ class KubernetesOptions(Options):
         return ClusterChoice(self.configFile, self.context)
 
 
-class KubernetesApiError(LaunchError):
-    """The cluster refused or failed a request (one line: verb, object, status)."""
-
-
 class KubernetesResource(Resource):
     """Runs named ``relaunch-<run id>[-r<N>]``: a second submit of a run finds the
     object by that name (409 on create) and starts nothing new."""
@@ -117,9 +117,9 @@ class KubernetesResource(Resource):
 
         core: Any = client.CoreV1Api(api)
         if secret is not None:
-            await _ignore(409, core.create_namespaced_secret(
+            await ignore(409, core.create_namespaced_secret(
                 target.namespace, secret))
-        await _ignore(409, client.CustomObjectsApi(api).create_namespaced_custom_object(
+        await ignore(409, client.CustomObjectsApi(api).create_namespaced_custom_object(
             target.group, target.version, target.namespace, target.plural, manifest))
 
     def find(self, ref: RunRef) -> dict[str, Any] | None:
@@ -135,7 +135,7 @@ class KubernetesResource(Resource):
     async def _get(self, api: Any, target: Target) -> dict[str, Any] | None:
         from kubernetes_asyncio import client
 
-        found: dict[str, Any] | None = await _ignore(404, _json(
+        found: dict[str, Any] | None = await ignore(404, raw_json(
             client.CustomObjectsApi(api).get_namespaced_custom_object(
                 target.group, target.version, target.namespace, target.plural, target.name,
                 _preload_content=False)))
@@ -145,7 +145,7 @@ class KubernetesResource(Resource):
         from kubernetes_asyncio import client
 
         core: Any = client.CoreV1Api(api)
-        listed = await _json(core.list_namespaced_pod(
+        listed = await raw_json(core.list_namespaced_pod(
             target.namespace, label_selector=f"{RUN_LABEL}={label_value(target.name)}",
             _preload_content=False))
         pods = list(listed.get("items") or [])
@@ -181,7 +181,7 @@ class KubernetesResource(Resource):
         pod = pods[-1]
         container = handle.get("container") or \
             (pod.get("spec", {}).get("containers") or [{}])[0].get("name")
-        text = await _ignore((400, 404), client.CoreV1Api(api).read_namespaced_pod_log(
+        text = await ignore((400, 404), client.CoreV1Api(api).read_namespaced_pod_log(
             pod["metadata"]["name"], pod["metadata"]["namespace"], container=container))
         return str(text or "")
 
@@ -194,7 +194,7 @@ class KubernetesResource(Resource):
         from kubernetes_asyncio import client
 
         target = Target.from_handle(handle)
-        await _ignore(404, client.CustomObjectsApi(api).delete_namespaced_custom_object(
+        await ignore(404, client.CustomObjectsApi(api).delete_namespaced_custom_object(
             target.group, target.version, target.namespace, target.plural, target.name,
             propagation_policy="Foreground", grace_period_seconds=grace))
         await self._delete_secret(api, handle)
@@ -203,7 +203,7 @@ class KubernetesResource(Resource):
         from kubernetes_asyncio import client
 
         if handle.get("pull_secret"):
-            await _ignore(404, client.CoreV1Api(api).delete_namespaced_secret(
+            await ignore(404, client.CoreV1Api(api).delete_namespaced_secret(
                 handle["pull_secret"], handle["namespace"]))
 
     def cleanup(self, handle: dict[str, Any]) -> None:
@@ -219,49 +219,4 @@ class KubernetesResource(Resource):
         await self._delete_secret(api, handle)
 
     def _run(self, handle: dict[str, Any], call: Callable[[Any], Awaitable[T]]) -> T:
-        """``call(api client)`` on a private event loop; API errors as one line."""
-
-        async def session() -> T:
-            async with await api_client(ClusterChoice.from_handle(handle)) as api:
-                return await call(api)
-
-        from kubernetes_asyncio.client import ApiException
-
-        try:
-            return asyncio.run(session())
-        except ApiException as exc:
-            raise KubernetesApiError(_describe(exc, handle)) from None
-
-
-async def _ignore(statuses: int | tuple[int, ...], call: Awaitable[Any]) -> Any:
-    """``await call``; None when the API answers with one of ``statuses``."""
-    from kubernetes_asyncio.client import ApiException
-
-    try:
-        return await call
-    except ApiException as exc:
-        if exc.status in ((statuses,) if isinstance(statuses, int) else statuses):
-            return None
-        raise
-
-
-async def _json(call: Awaitable[Any]) -> dict[str, Any]:
-    """The JSON body of a raw (``_preload_content=False``) call, which the client
-    returns whatever its status: ApiException past a 2xx, as the client raises."""
-    from kubernetes_asyncio.client import ApiException
-
-    response = await call
-    if not 200 <= response.status <= 299:
-        error = ApiException(status=response.status, reason=response.reason)
-        error.body = await response.text()
-        raise error
-    return dict(await response.json())
-
-
-def _describe(exc: Any, handle: dict[str, Any]) -> str:
-    try:
-        detail = json.loads(exc.body).get("message", "")
-    except (TypeError, ValueError, AttributeError):
-        detail = ""
-    where = f"{handle.get('kind', 'object')} {handle.get('name')} in {handle.get('namespace')}"
-    return f"kubernetes: {where}: {exc.status} {exc.reason}: {detail}".rstrip(": ")[:300]
+        return run_session(ClusterChoice.from_handle(handle), call, handle)

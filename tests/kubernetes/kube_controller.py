@@ -94,7 +94,8 @@ class JobController:
 
     def _find(self, namespace: str, name: str) -> Any:
         key = (PODS, namespace, name)
-        return self.emulator.objects[key] if key in self.emulator.objects else None
+        # (kmock's ObjectsArray has no .get)
+        return self.emulator.objects[key] if key in self.emulator.objects else None  # noqa: SIM401
 
     def _delete_pod(self, namespace: str, name: str) -> None:
         obj = self._find(namespace, name)
@@ -131,7 +132,7 @@ class JobController:
         wanted = int(((spec.get("resources") or {}).get("limits") or {})
                      .get("nvidia.com/gpu", 0))
         if wanted > self.gpus:
-            message = f"0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+            message = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
             return {"phase": "Pending", "conditions": [
                 {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                  "message": message}]}
