@@ -1,0 +1,120 @@
+"""The agent's image (deployments/kubernetes/Dockerfile), built from the local base
+image on the real Docker daemon, without PyPI in the build: pip installs relaunch
+from the repository and its dependencies from a wheelhouse made on the host
+(``pip wheel``, the host's own pip configuration) and served on 127.0.0.1.
+
+Then the image's agent, with in-cluster settings (KUBERNETES_SERVICE_HOST/PORT and a
+service-account token mounted where a pod has it) and the ConfigMap's own
+launch-config.yaml, polls its kubernetes queue in PostgreSQL through the session's
+Prefect server, and stops once idle.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import RELAUNCH
+from tests.docker_support import DockerEnv
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "deployments" / "kubernetes"
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a wheelhouse of relaunch's [postgres,kubernetes] dependencies."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    # async-timeout: redis needs it below Python 3.11.3 (Debian bookworm's 3.11.2);
+    # the host's resolver, on a newer 3.11, leaves it out.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-c", str(ROOT / "constraints.txt"),
+                    "-w", str(folder), f"{ROOT}[postgres,kubernetes]", "hatchling",
+                    "async-timeout"], check=True, capture_output=True, timeout=600)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def agent_image(docker_env: DockerEnv, wheelhouse: str) -> Iterator[str]:
+    """The agent image, built as the Dockerfile says (removed afterwards)."""
+    import docker.errors
+
+    tag = f"relaunch-test/agent-{uuid.uuid4().hex[:12]}:latest"
+    try:
+        docker_env.client.images.build(
+            path=str(ROOT), dockerfile="deployments/kubernetes/Dockerfile", tag=tag,
+            buildargs={"BASE_IMAGE": docker_env.base_image,
+                       "PIP_OPTIONS": f"--no-index --find-links {wheelhouse}"},
+            network_mode="host", rm=True, forcerm=True, timeout=1200)
+    except docker.errors.BuildError as exc:
+        tail = [str(line.get("stream") or line.get("error") or "") for line in exc.build_log]
+        pytest.fail(f"agent image build failed: {''.join(tail[-20:])}")
+    yield tag
+    docker_env.client.images.remove(tag, force=True)
+
+
+def test_the_image_runs_relaunch_as_non_root(docker_env: DockerEnv, agent_image: str) -> None:
+    config = docker_env.client.images.get(agent_image).attrs["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["relaunch"] and config["Cmd"] == ["launch-agent"]
+    out = docker_env.client.containers.run(
+        agent_image, entrypoint="sh", remove=True,
+        command=["-c", "id -u; relaunch launch-agent --help; python -c 'import "
+                 "kubernetes_asyncio, kubernetes_validate, psycopg, prefect_kubernetes'"])
+    text = out.decode()
+    assert text.splitlines()[0] == "10001"
+    assert "Poll queues and launch their jobs" in text
+
+
+def test_the_images_agent_polls_its_queue_with_in_cluster_settings(
+        docker_env: DockerEnv, agent_image: str, postgres_url: str, prefect_api: str,
+        tmp_path: Path, cli_env: dict[str, str]) -> None:
+    configmap = yaml.safe_load((HERE / "configmap.yaml").read_text())
+    settings = yaml.safe_load(configmap["data"]["launch-config.yaml"])
+    entity, queue = settings["entity"], settings["queues"][0]
+    created = subprocess.run(
+        [RELAUNCH, "queue", "create", queue, "-r", "kubernetes", "-e", entity, "--config",
+         '{"spec": {"template": {"spec": {"containers": [{"name": "main"}]}}}}'],
+        env={**cli_env, "RELAUNCH_DATABASE_URL": postgres_url}, capture_output=True,
+        text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    config_dir, account = tmp_path / "config", tmp_path / "serviceaccount"
+    config_dir.mkdir()
+    account.mkdir()
+    (config_dir / "launch-config.yaml").write_text(configmap["data"]["launch-config.yaml"])
+    for name, text in {"token": "test-token", "namespace": "relaunch", "ca.crt": ""}.items():
+        (account / name).write_text(text)
+    for path in (config_dir, account, *config_dir.iterdir(), *account.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    container = docker_env.client.containers.run(
+        agent_image, detach=True, network_mode="host",
+        command=["launch-agent", "--config", "/etc/relaunch/launch-config.yaml", "--until-idle"],
+        environment={"RELAUNCH_DATABASE_URL": postgres_url, "PREFECT_API_URL": prefect_api,
+                     "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443",
+                     "DO_NOT_TRACK": "1"},
+        volumes={str(config_dir): {"bind": "/etc/relaunch", "mode": "ro"},
+                 str(account): {"bind": SERVICE_ACCOUNT, "mode": "ro"}},
+        labels={"relaunch.test": uuid.uuid4().hex})
+    try:
+        status = container.wait(timeout=300)
+        logs = container.logs().decode()
+    finally:
+        container.remove(force=True)
+    assert status["StatusCode"] == 0, logs[-3000:]
+    assert "launch config: /etc/relaunch/launch-config.yaml" in logs
+    assert "agent stopped after launching 0 job(s)" in logs
