@@ -25,6 +25,7 @@ import base64
 import gzip
 import io
 import json
+import os
 import tarfile
 import tempfile
 from dataclasses import replace
@@ -140,8 +141,6 @@ def store_credentials(registry: Registry, store_uri: str) -> Any:
 def kaniko_env(store: ContextStore) -> dict[str, str]:
     """What kaniko needs to read the context from ``store``: the bucket's region, and
     the agent's S3 endpoint (S3_ENDPOINT, path style) or GCS emulator if it has one."""
-    import os
-
     env: dict[str, str] = {}
     if isinstance(store, S3Store):
         region = store.region

@@ -66,7 +66,7 @@ async def _watch(core: Any, batch: Any, build: KanikoBuild, log: Log,
     from launch_core.resources.kube_status import run_status
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    shown, partial = 0, ""
+    shown, partial, waiting = 0, "", ""
     while True:
         response = await _ignore(404, batch.read_namespaced_job(
             build.name, build.namespace, _preload_content=False))
@@ -81,6 +81,10 @@ async def _watch(core: Any, batch: Any, build: KanikoBuild, log: Log,
         text = await _pod_log(core, pods[-1]) if pods else ""
         status = run_status(job, pods, CONTAINER)
         done = status.state != "running"
+        if not done and status.message != waiting:  # "waiting: 0/3 nodes are available..."
+            waiting = status.message
+            if waiting:
+                log(f"kaniko Job {build.name}: {waiting}")
         fresh, shown = partial + text[shown:], max(shown, len(text))
         lines = fresh.split("\n")
         partial = "" if done else lines.pop()

@@ -132,3 +132,15 @@ def test_failed_build_raises_with_last_lines_and_is_cleaned_up(
     assert message.endswith("step 1/3 | error building image: unknown instruction: FORM")
     assert "error building image: unknown instruction: FORM" in log
     _assert_cleaned_up(kube_double, _s3_keys(s3_bucket))
+
+
+def test_missing_executor_image_fails_the_build_at_once(
+        kube_double, s3_bucket, docker_env, names, tmp_path, monkeypatch):
+    missing = f"{docker_env.registry}/{names.repository}/executor:missing"
+    builder, request, log, _ = _kaniko_run(
+        "ok", f"s3://{s3_bucket}/ctx", kube_double, {"ok": missing}, docker_env, names,
+        tmp_path, monkeypatch)
+    with pytest.raises(BuildFailed, match=r"^image build failed \(kaniko: ImagePullBackOff: "
+                                          r"Back-off pulling image"):
+        builder.build(request)
+    _assert_cleaned_up(kube_double, _s3_keys(s3_bucket))
