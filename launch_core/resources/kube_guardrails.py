@@ -31,6 +31,10 @@ rule, without the allow list, holds for ``serviceAccountName`` (and its old alia
 ``serviceAccount``) and ``automountServiceAccountToken: true`` (turning the token off
 takes nothing away, so ``false`` always passes).
 
+``check_manifest`` also runs the schema check of a partial manifest, so a typo in a
+queue's manifest is refused at queue create; the complete manifest is checked by
+``validate_schema`` before it is sent.
+
 Without a queue (a manifest the agent builds from its own config, such as the kaniko
 builder's Job) there is no allow list: every guardrail is refused, and the service
 account fields pass, since no submitter wrote any of it.
@@ -91,7 +95,9 @@ def check_manifest(manifest: dict[str, Any], queue: QueueDefinition | None = Non
     """Raise InvalidInput naming the JSON path of a guarded field ``manifest`` sets
     that the queue does not allow (``queue.allow_fields``), or that a submitter's
     value set (a value not in ``queue.config`` as its admin wrote it). Also refuses
-    an ``allow_fields`` name that is no guardrail."""
+    an ``allow_fields`` name that is no guardrail, and a field the Kubernetes schema
+    does not know or a value of the wrong type (``validate_schema(partial=True)``:
+    ``manifest`` may be a queue's, which the resource completes later)."""
     allowed = _allowed(queue)
     for finding in findings(manifest):
         where = format_path(finding.path)
@@ -102,6 +108,7 @@ def check_manifest(manifest: dict[str, Any], queue: QueueDefinition | None = Non
             raise InvalidInput(f"{where}: {finding.guard} may only be set by the queue's "
                                "config as written (a literal), not by a job's template "
                                "values or resource args")
+    validate_schema(manifest, partial=True)
 
 
 def findings(manifest: dict[str, Any]) -> Iterator[Finding]:

@@ -13,6 +13,8 @@ not a 422 from the cluster at run time.
 - A string with an unfilled macro (``${run_id}`` at dry-run and enqueue) where the
   schema wants another type is left out of the check; the agent, which fills macros,
   checks the final manifest again.
+- A queue's manifest, before the resource completes it, is checked ``partial``:
+  required fields are left to the final manifest.
 - ``kubernetes-validate`` comes with the ``[kubernetes]`` extra and is imported only
   here, when called. Without it the check is skipped (a CLI without the extra); the
   agent, which runs Kubernetes jobs and so has the extra, always checks.
@@ -20,7 +22,7 @@ not a 422 from the cluster at run time.
 
 from __future__ import annotations
 
-import copy
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -30,12 +32,15 @@ from launch_core.errors import InvalidInput
 JsonPath = tuple[str | int, ...]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _WRAPPER_NAME = {"name": "relaunch-check"}
-_MAX_MACRO_RETRIES = 100
 
 
-def validate_schema(manifest: dict[str, Any]) -> None:
+def validate_schema(manifest: dict[str, Any], *, partial: bool = False) -> None:
     """Raise InvalidInput naming the field when ``manifest`` does not match the
-    Kubernetes OpenAPI schema of its ``apiVersion``/``kind`` (offline)."""
+    Kubernetes OpenAPI schema of its ``apiVersion``/``kind`` (offline).
+
+    ``partial``: ``manifest`` is a queue's, which the resource completes before
+    sending it (a container's name, a Job's template...): required fields are not
+    checked, unknown fields and wrong types are."""
     try:
         import kubernetes_validate
     except ImportError:
@@ -43,11 +48,11 @@ def validate_schema(manifest: dict[str, Any]) -> None:
     api_version, kind = _kind(manifest)
     document = {**manifest, "apiVersion": api_version, "kind": kind}
     try:
-        _validate(document, (), 0, f"{api_version} {kind}")
+        _validate(document, (), 0, f"{api_version} {kind}", partial)
     except kubernetes_validate.SchemaNotFoundError:
         if _builtin_group(api_version):
             raise InvalidInput(f"kind: {api_version} has no kind {kind!r}") from None
-        _validate_embedded(manifest, f"{api_version} {kind}")
+        _validate_embedded(manifest, f"{api_version} {kind}", partial)
 
 
 def format_path(path: JsonPath) -> str:
@@ -79,14 +84,14 @@ def _builtin_group(api_version: str) -> bool:
     return "." not in group or group.endswith(".k8s.io")
 
 
-def _validate_embedded(manifest: dict[str, Any], what: str) -> None:
+def _validate_embedded(manifest: dict[str, Any], what: str, partial: bool) -> None:
     if isinstance(manifest.get("metadata"), dict):
         wrapper = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": manifest["metadata"]}
-        _validate(wrapper, ("metadata",), 1, what)
+        _validate(wrapper, ("metadata",), 1, what, partial)
     for key, value in manifest.items():
         if key not in ("apiVersion", "kind", "metadata", "status"):
             for path, wrapper, depth in _templates(value, (key,)):
-                _validate(wrapper, path, depth, what)
+                _validate(wrapper, path, depth, what, partial)
 
 
 def _templates(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any], int]]:
@@ -118,39 +123,56 @@ def _is_pod_template(node: Any) -> bool:
             and isinstance(node["spec"].get("containers"), list))
 
 
-def _validate(document: dict[str, Any], prefix: JsonPath, depth: int, what: str) -> None:
-    """Validate ``document``; an error's path drops ``depth`` keys, then is put under
-    ``prefix``. Values with unfilled macros of the wrong type are left out."""
+def _validate(document: dict[str, Any], prefix: JsonPath, depth: int, what: str,
+              partial: bool) -> None:
+    """Raise InvalidInput for the first error of ``document`` that counts; its path
+    drops ``depth`` keys, then goes under ``prefix``. Raises SchemaNotFoundError."""
+    for error in _validator(document["apiVersion"], document["kind"]).iter_errors(document):
+        if _unfilled_macro(error.instance) or (partial and error.validator == "required"):
+            continue
+        where = format_path((*prefix, *tuple(error.absolute_path)[depth:], *_field(error)))
+        raise InvalidInput(f"{where}: {_reason(error)} (Kubernetes {_version()[0]} "
+                           f"schema of {what})")
+
+
+def _version() -> tuple[str, str]:
+    """The newest Kubernetes version kubernetes-validate has schemas of, and their folder."""
     import kubernetes_validate
 
     version = kubernetes_validate.latest_version()
-    for _ in range(_MAX_MACRO_RETRIES):
-        try:
-            kubernetes_validate.validate(document, version, strict=True)
-            return
-        except kubernetes_validate.ValidationError as exc:
-            path: JsonPath = tuple(exc.absolute_path)
-            if not _unfilled_macro(exc.instance) or not path:
-                where = format_path((*prefix, *path[depth:], *_field(exc)))
-                raise InvalidInput(f"{where}: {_reason(exc)} (Kubernetes "
-                                   f"{exc.version} schema of {what})") from None
-            document = _without(document, path)
+    return version.rpartition(".")[0], f"kubernetes-json-schema/v{version}-local-strict"
+
+
+@functools.lru_cache(maxsize=32)
+def _validator(api_version: str, kind: str) -> Any:
+    """The strict schema's validator of a kind, as ``kubernetes_validate.validate``
+    builds it (that function stops at the first error; this one lists them all, to
+    pass over unfilled macros). Raises SchemaNotFoundError."""
+    import jsonschema
+    from kubernetes_validate import SchemaNotFoundError, utils
+    from referencing import Registry, Resource
+
+    version, folder = _version()
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = utils.schema_contents(f"{folder}/{kind.lower()}-{group}.json", version)
+    except FileNotFoundError:
+        raise SchemaNotFoundError(version=version, kind=kind, api_version=api_version) from None
+    registry = Resource.from_contents(_definitions()) @ (Resource.from_contents(schema)
+                                                         @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@functools.lru_cache(maxsize=1)
+def _definitions() -> Any:
+    from kubernetes_validate import utils
+
+    version, folder = _version()
+    return utils.schema_contents(f"{folder}/_definitions.json", version)
 
 
 def _unfilled_macro(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
-
-
-def _without(document: dict[str, Any], path: JsonPath) -> dict[str, Any]:
-    trimmed = copy.deepcopy(document)
-    parent: Any = trimmed
-    for part in path[:-1]:
-        parent = parent[part]
-    if isinstance(parent, list):
-        parent.pop(int(path[-1]))
-    else:
-        parent.pop(path[-1])
-    return trimmed
 
 
 def _field(exc: Any) -> JsonPath:
