@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from launch_core.errors import InvalidInput
-from launch_core.resources.kube_guardrails import validate_schema
+from launch_core.resources.kube_guardrails import check_manifest, validate_schema
 
 POD = "spec.template.spec"
 
@@ -109,3 +109,17 @@ def test_without_kubernetes_validate_the_module_imports_and_skips_the_check() ->
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "skipped"
+
+
+def test_a_queues_partial_manifest_leaves_required_fields_to_the_final_one() -> None:
+    partial = {"spec": {"template": {"spec": {"containers": [{"resources": {}}]}}}}
+    validate_schema(partial, partial=True)
+    assert refused(partial).startswith(f"{POD}.containers[0].name: required field missing")
+    partial["spec"]["template"]["spec"]["containers"][0]["resourcez"] = {}
+    with pytest.raises(InvalidInput, match=r"containers\[0\]\.resourcez: unknown field"):
+        validate_schema(partial, partial=True)
+
+
+def test_check_manifest_refuses_a_typo_in_a_queues_manifest() -> None:
+    with pytest.raises(InvalidInput, match=rf"^{POD}\.containerz: unknown field"):
+        check_manifest({"spec": {"template": {"spec": {"containerz": []}}}})
