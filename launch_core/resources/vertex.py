@@ -93,11 +93,13 @@ class VertexResource(Resource):
         check_pools(options.spec)
 
     def request(self, job: JobContext) -> dict[str, Any]:
+        """The CustomJob body ``submit`` creates (``--dry-run`` prints it)."""
         options: VertexOptions = self.parse_options(job.config)
         check_pools(options.spec)
         return custom_job_body(options, job)
 
     def submit(self, job: JobContext) -> dict[str, Any]:
+        """Create the run's CustomJob unless ``find`` finds it; its handle."""
         if not job.image:
             raise InvalidInput("vertex: the job has no image (use -d IMAGE or a builder)")
         existing = self.find(job.ref)

@@ -76,6 +76,14 @@ def test_unknown_field_in_a_worker_pool_is_named_at_queue_create(relaunch, cli_s
     assert '"accelerator_cnt"' in result.err and "worker_pool_specs[0].machine_spec" in result.err
 
 
+def test_a_label_key_outside_gcps_rules_is_named_at_queue_create(relaunch, cli_store):
+    config = {"spec": {**CONFIG["spec"], "labels": {"Cost Center": "ml"}}}
+    result = relaunch("queue", "create", "vq", "-r", "vertex", "--config", json.dumps(config))
+    assert result.code == 2
+    assert "'spec.labels.Cost Center'" in result.err
+    assert cli_store.list_queues() == []
+
+
 def test_dry_run_prints_the_customjob_body_with_the_templated_accelerator_count(
         relaunch, cli_store, tmp_path):
     pool = {"machine_spec": {"machine_type": "a2-highgpu-1g",
