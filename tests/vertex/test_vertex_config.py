@@ -184,3 +184,26 @@ def test_an_unreachable_api_keeps_the_run_running():
                                              f"http://127.0.0.1:{free_port()}", None))
     status = resource.status({"name": "projects/proj/locations/us-central1/customJobs/1"})
     assert (status.state, status.message) == ("running", "vertex API: ConnectionError")
+
+
+def test_wandb_queue_config_in_its_stored_form_loads_and_its_image_macro_is_the_jobs(
+        relaunch, cli_store):
+    """W&B's documented Vertex queue config, as W&B stores it (resource_args keyed by
+    its name gcp-vertex), with the ${image_uri} macro in the container spec."""
+    wandb_config = {"resource_args": {"gcp-vertex": {
+        "spec": {"worker_pool_specs": [{
+            "machine_spec": {"machine_type": "n1-standard-4",
+                             "accelerator_type": "ACCELERATOR_TYPE_UNSPECIFIED",
+                             "accelerator_count": 0},
+            "replica_count": 1, "container_spec": {"image_uri": "${image_uri}"}}],
+            "staging_bucket": "gs://wandb-staging"},
+        "run": {"restart_job_on_worker_restart": False}}}}
+    created = relaunch("queue", "create", "wq", "-r", "gcp-vertex",
+                       "--config", json.dumps(wandb_config))
+    assert created.code == 0, created.err
+    result = relaunch("launch", "-q", "wq", "-d", IMAGE, "--dry-run")
+    assert result.code == 0, result.err
+    [pool] = result.json()["request"]["job_spec"]["worker_pool_specs"]
+    assert pool["container_spec"]["image_uri"] == IMAGE
+    assert pool["machine_spec"]["accelerator_type"] == "ACCELERATOR_TYPE_UNSPECIFIED"
+    assert "command" not in pool["container_spec"]  # no -E: the image's own entrypoint
