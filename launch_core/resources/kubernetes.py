@@ -37,6 +37,7 @@ from launch_core.resources.kube_manifest import (
     target_of,
 )
 from launch_core.resources.kube_status import run_status
+from launch_core.workspace import env_option
 
 if TYPE_CHECKING:
     from launch_core.models import QueueDefinition
@@ -53,7 +54,7 @@ def _record(ref: RunRef) -> Path:
 class KubernetesOptions(Options):
     """W&B's kubernetes queue config: a manifest (``apiVersion``, ``kind``,
     ``metadata``, ``spec``) plus where to send it (``namespace``, ``configFile``,
-    ``context``)."""
+    ``context``) and the job's extra variables (``env``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +65,9 @@ class KubernetesOptions(Options):
     namespace: str | None = None
     configFile: str | None = None
     context: str | None = None
+    # Variables for the job's container, as for local-container (a mapping or W&B's
+    # KEY=VALUE list); the pipeline puts them in the job's environment.
+    env: dict[str, Any] | list[str] = {}
 
     def manifest(self) -> dict[str, Any]:
         return {"apiVersion": self.apiVersion, "kind": self.kind,
@@ -86,6 +90,7 @@ class KubernetesResource(Resource):
 
     def validate(self, config: dict[str, Any], queue: QueueDefinition | None = None) -> None:
         options = self.parse_options(config)
+        env_option(options.env)
         kube_guardrails.check_manifest(options.manifest(), queue)
 
     def request(self, job: JobContext) -> dict[str, Any]:

@@ -23,8 +23,9 @@ SCRIPT = ("import json, os, sys, time; c = json.loads(os.environ['RELAUNCH_RUN_C
           "sys.exit(c.get('exit', 0))")
 GPU_VARS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8},
             "namespace": {"type": "string", "pattern": "^[a-z0-9-]+$"}}
-GPU_CONFIG = {"namespace": "{{ namespace }}", "spec": {"template": {"spec": {"containers": [
-    {"name": "main", "resources": {"limits": {"nvidia.com/gpu": "{{ gpus }}"}}}]}}}}
+GPU_CONFIG = {"namespace": "{{ namespace }}", "env": {"TIER": "gold"},
+              "spec": {"template": {"spec": {"containers": [
+                  {"name": "main", "resources": {"limits": {"nvidia.com/gpu": "{{ gpus }}"}}}]}}}}
 TORCH = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "namespace": "torch",
          "metadata": {"annotations": {"relaunch/container": "pytorch"}},
          "spec": {"pytorchReplicaSpecs": {
@@ -87,6 +88,7 @@ def test_jobs_run_finish_fail_with_reasons_and_a_pytorchjob_completes(
     labels = manifest["metadata"]["labels"]
     assert (labels["relaunch/run-id"], labels["relaunch/item-id"]) == (item.run_id, str(ok))
     assert {"name": "RELAUNCH_RUN_ID", "value": item.run_id} in container["env"]
+    assert {"name": "TIER", "value": "gold"} in container["env"]  # the queue's env option
     logs = relaunch("job", "logs", str(ok))
     assert logs.code == 0 and f"hello from {ok} resume 0" in logs.out, (logs.out, logs.err)
 
