@@ -138,7 +138,7 @@ def test_the_default_limits_are_set_and_a_normal_tree_unpacks(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("data", [b"not a tarball", b"\x1f\x8b\x08\x00garbage",
-                                  tarball(OK)[:40]])
+                                  tarball(OK)[:40]], ids=["not-gzip", "bad-gzip", "truncated"])
 def test_a_corrupt_tarball_is_a_clear_error(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(InvalidInput, match="^code tarball: "):
         unpack(data, tmp_path / "dest")
