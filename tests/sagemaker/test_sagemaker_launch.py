@@ -115,23 +115,53 @@ def test_code_job_built_pushed_and_run_with_templated_instance_type_and_logs(
         artifact["data"]
 
 
-def test_failed_job_shows_its_reason_and_an_image_outside_ecr_is_refused_before_create(
-        relaunch, cli_store, queue, aws, sagemaker_moto, tmp_path):
+def _save_aws_block(cli_env, name: str, secret: str) -> None:
+    """Save a prefect-aws AwsCredentials block (keys for the double) in the session's
+    Prefect server."""
+    script = ("import os\n"
+              "from prefect_aws import AwsCredentials\n"
+              "AwsCredentials(aws_access_key_id='block-key', aws_secret_access_key="
+              "os.environ['S'], region_name='us-east-1').save(os.environ['N'])\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={**cli_env, "S": secret, "N": name})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_failed_job_reason_and_non_ecr_refusal_with_credentials_from_a_block(
+        relaunch, cli_env, cli_store, api, queue, aws, sagemaker_moto, tmp_path):
+    """The agent and `job logs` have no AWS keys or region of their own: only the
+    AwsCredentials block RELAUNCH_AWS_CREDENTIALS_BLOCK names (then the handle)."""
+    secret = f"s3cr3t-{uuid.uuid4().hex}"
+    block = f"aws-{uuid.uuid4().hex[:8]}"
+    _save_aws_block(cli_env, block, secret)
+    own = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+           "AWS_REGION", "AWS_DEFAULT_REGION")  # empty: not set, for boto3 and relaunch
+    no_keys = {**{k: v for k, v in aws.items() if k not in own}, **dict.fromkeys(own, ""),
+               "AWS_EC2_METADATA_DISABLED": "true"}
     failing, name = _enqueue(relaunch, queue, "-d", _image())
     sagemaker_moto.plan(name, "InProgress", ("Failed", "AlgorithmError: loss is NaN"))
+    sagemaker_moto.write_logs(f"{name}/algo-1-1700000000", "loss: nan")
     outside, outside_name = _enqueue(relaunch, queue, "-d", "docker.io/library/python:3.11")
-    agent = run_agent(relaunch, _agent_config(tmp_path, queue, max_jobs=2), env=aws)
+    agent = run_agent(relaunch, _agent_config(tmp_path, queue, max_jobs=2),
+                      env={**no_keys, "RELAUNCH_AWS_CREDENTIALS_BLOCK": block})
     assert agent.code == 0, agent.err[-3000:]
 
     status = relaunch("job", "status", str(failing), "--json")
     assert status.code == 0, status.err
     shown = status.json()
-    assert (shown["state"], shown["stage"]) == ("failed", "run")
+    assert (shown["state"], shown["stage"]) == ("failed", "run"), shown["reason"]
     assert shown["reason"] == "AlgorithmError: loss is NaN"
+    assert shown["handle"]["credentials_block"] == block and secret not in status.out
     assert len(sagemaker_moto.creates_of(name)) == 1
     described = client("sagemaker", sagemaker_moto.url).describe_training_job(
         TrainingJobName=name)
     assert described["ResourceConfig"]["InstanceType"] == "ml.m5.xlarge"  # the default
+    logs = relaunch("job", "logs", str(failing), env=no_keys)
+    assert (logs.code, logs.out) == (0, "loss: nan\n"), logs.err
+    [run] = api.flow_runs(f"{queue}-{failing}")
+    artifacts = "".join(str(artifact["data"]) for artifact in api.artifacts(run["id"]))
+    assert f"#/jobs/{name}" in artifacts  # the console link
+    assert secret not in artifacts and secret not in agent.out + agent.err
 
     item = cli_store.get_item(outside)
     assert (item.state, item.stage) == ("failed", "run")
