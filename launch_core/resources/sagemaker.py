@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 from launch_core.errors import InvalidInput
 from launch_core.registries.ecr import ECR_HOST
-from launch_core.request_preview import PREVIEW_IMAGE
 from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus
 from launch_core.resources.sagemaker_aws import (
     Aws,
@@ -82,7 +81,7 @@ class SageMakerResource(Resource):
     def submit(self, job: JobContext) -> dict[str, Any]:
         options = self.parse_options(job.config)
         check_required(options)
-        if not job.image or job.image == PREVIEW_IMAGE:
+        if not job.image or _is_preview(job.image):
             raise InvalidInput("sagemaker: the job has no image")
         _check_image(job.image)
         aws = Aws.open(options.region, options.profile)
@@ -189,9 +188,16 @@ class SageMakerResource(Resource):
                                f"?region={region}#/jobs/{name}"}
 
 
+def _is_preview(image: str) -> bool:
+    # Imported here: request_preview brings the API layer, which a resource does not need.
+    from launch_core.request_preview import PREVIEW_IMAGE
+
+    return image == PREVIEW_IMAGE
+
+
 def _check_image(image: str | None) -> None:
     """Refuse an image SageMaker cannot pull (it pulls from ECR only)."""
-    if image is None or image == PREVIEW_IMAGE:
+    if image is None or _is_preview(image):
         return
     host = image.split("/", 1)[0] if "/" in image else ""
     extra = {h.strip() for h in os.environ.get(EXTRA_ECR_HOSTS_ENV, "").split(",") if h.strip()}

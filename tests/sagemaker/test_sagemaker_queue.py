@@ -71,7 +71,7 @@ def test_enqueue_without_a_required_key_exits_2_naming_it_and_stores_nothing(rel
 
 
 def test_dry_run_prints_the_create_training_job_body(relaunch):
-    assert _create(relaunch, "sm", BASE).code == 0
+    assert _create(relaunch, "sm", {**BASE, "Environment": {"FROM_QUEUE": "yes"}}).code == 0
     result = relaunch("launch", "-q", "sm", "-d", IMAGE, "-E", "python train.py",
                       "-a", "--epochs 3", "-v", "instance_type=ml.g5.2xlarge",
                       "--run-config", json.dumps({"lr": 0.1}), "--dry-run")
@@ -85,6 +85,8 @@ def test_dry_run_prints_the_create_training_job_body(relaunch):
         "ContainerEntrypoint": ["python", "train.py"], "ContainerArguments": ["--epochs", "3"]}
     assert body["RoleArn"] == "arn:aws:iam::<account id>:role/SageMakerRole"
     assert body["Environment"]["WANDB_CONFIG"] == '{"lr": 0.1}'
+    assert body["Environment"]["FROM_QUEUE"] == "yes"  # the queue's, with the job's
+    assert body["Environment"]["RELAUNCH_QUEUE"] == "sm"
     assert {"Key": "relaunch-queue", "Value": "sm"} in body["Tags"]
     assert relaunch("job", "list", "--json").json() == []
 
