@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -17,6 +18,8 @@ from launch_core.errors import InvalidInput
 # The agent's and its jobs' flow-run logs come through Prefect's loggers.
 LOGGERS = ("prefect", "launch_core")
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s - %(message)s"
+# Seconds a stopped agent waits for blocking calls still running in its threads.
+EXIT_GRACE = 10.0
 
 
 def launch_agent(
@@ -64,13 +67,23 @@ def launch_agent(
     if not config_block:
         queues, entity = loaded.queues, loaded.entity or entity
 
-    def run() -> None:
+    flow_done = threading.Event()
+
+    async def agent() -> None:
         try:
-            outcome["launched"] = asyncio.run(agent_flow(
+            outcome["launched"] = await agent_flow(
                 queues=queues, max_jobs=max_jobs, entity=entity, config_path=config,
-                config_block=config_block, until_idle=until_idle, stop_key=stop_key))
+                config_block=config_block, until_idle=until_idle, stop_key=stop_key)
         except BaseException as exc:  # re-raised in the main thread below
             outcome["error"] = exc
+        finally:
+            flow_done.set()
+
+    def run() -> None:
+        try:
+            asyncio.run(agent())
+        except BaseException as exc:
+            outcome.setdefault("error", exc)
 
     # The main thread keeps the signals (Prefect's engine owns SIGTERM in flow
     # threads): SIGINT/SIGTERM stop claiming, give running monitors a moment and
@@ -79,11 +92,35 @@ def launch_agent(
         signal.signal(signum, lambda *_: stop.set())
     worker = threading.Thread(target=run, name="relaunch-agent")
     worker.start()
-    while worker.is_alive():
+    while worker.is_alive() and not flow_done.is_set():
         worker.join(0.2)
+    # The agent has released its jobs. A blocking call still running in a worker
+    # thread (a resource's API call that hangs) must not keep the process alive:
+    # another agent re-adopts its job, by the run's name.
+    worker.join(EXIT_GRACE)
+    if worker.is_alive():
+        _abandon_worker(outcome)
     if "error" in outcome:
         raise outcome["error"]
     typer.echo(f"agent stopped after launching {outcome['launched']} job(s)")
+
+
+def _abandon_worker(outcome: dict[str, Any]) -> None:
+    """Exit now, without the worker thread still blocked in a call (the interpreter
+    would wait for it at exit)."""
+    from launch_core.masking import mask
+
+    typer.echo(f"a blocking call still running {EXIT_GRACE:.0f} s after the agent stopped "
+               "was abandoned", err=True)
+    code = 0
+    if "error" in outcome:
+        code = getattr(outcome["error"], "exit_code", 1)
+        typer.echo(f"error: {mask(str(outcome['error']))}", err=True)
+    else:
+        typer.echo(f"agent stopped after launching {outcome['launched']} job(s)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def open_log_file(path: str | None) -> logging.Handler | None:

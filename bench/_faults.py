@@ -1,0 +1,244 @@
+"""The fault matrix (issue 12): one job per cell, a fault injected while the job is at
+a given point of its launch, then recovery; the job must end once, ``finished``.
+Used by bench/bench_fault_matrix.py (the whole table) and tests/flows/test_fault_matrix.py.
+
+Points: ``claimed``, ``building``, ``pushing``, ``submitted`` (the run started, not yet
+recorded), ``running``, ``ending`` (the run ended, its end not yet recorded); the agent
+pauses there (bench/_fault_cli.py), except at ``running`` (the job runs for a while).
+Faults: ``kill-9`` and ``sigterm`` (then a new agent), ``store-restart`` (the same
+agent goes on), ``prefect-down`` (the Prefect server stopped for a while, then
+restarted; the same agent goes on). "Once" is counted from the job's own side effect:
+a local process appends a line per run to a marker file; a local container's starts
+are counted by the Docker daemon's events for the run's container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+POINTS = ("claimed", "building", "pushing", "submitted", "running", "ending")
+FAULT_CLI = Path(__file__).with_name("_fault_cli.py")
+ENTITY = "faults"
+JOB_SECONDS = 4.0
+# The job: one line per run appended to <dir>/<item id>.log, then a few seconds' work.
+JOB = ("import os,sys,time\n"
+       "d=sys.argv[1]\n"
+       "if d!='-':\n"
+       "  fd=os.open(os.path.join(d,os.environ['RELAUNCH_ITEM_ID']+'.log'),"
+       "os.O_WRONLY|os.O_CREAT|os.O_APPEND)\n"
+       "  os.write(fd,(os.environ['RELAUNCH_RUN_ID']+'\\n').encode())\n"
+       "  os.close(fd)\n"
+       "print('run',os.environ['RELAUNCH_RUN_ID'],flush=True)\n"
+       "time.sleep(float(sys.argv[2]))\n")
+
+
+@dataclass
+class Cell:
+    resource: str
+    point: str
+    fault: str
+    state: str = ""
+    runs: int = -1  # the job's runs, from its own side effect
+    problems: int = -1  # events audit of the item's history
+    recovery: float = 0.0  # fault recovered -> job's end recorded
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "finished" and self.runs == 1 and self.problems == 0
+
+
+@dataclass
+class Rig:
+    """Where cells run: a store, an environment for agents (Prefect server, data dir,
+    entity), a work directory, and the fault actions this rig can perform."""
+
+    relaunch: str  # the relaunch console script
+    env: dict[str, str]
+    work: Path
+    store: Any  # QueueStore
+    image: str | None = None  # for local-container jobs
+    restart_store: Callable[[], None] | None = None
+    prefect_down: Callable[[float], None] | None = None  # stop for N s, then start
+    lease: float = 5.0
+    agents: list[subprocess.Popen[bytes]] | None = None
+
+    def run(self, resource: str, point: str, fault: str, timeout: float = 180) -> Cell:
+        cell = Cell(resource, point, fault)
+        cell_dir = self.work / f"{resource}-{point}-{fault}"
+        (cell_dir / "pause").mkdir(parents=True)
+        out = cell_dir / "out"
+        out.mkdir()
+        queue = self._queue(resource)
+        config = cell_dir / "launch-config.yaml"
+        config.write_text(f"queues: [{queue}]\nlease_seconds: {self.lease}\nmax_jobs: 2\n")
+        item = self._enqueue(queue, resource, out)
+        pause = cell_dir / "pause"
+        first = self._agent(cell_dir, config, point if point != "running" else "none", pause)
+        since = self._reach(item.id, point, pause, first, timeout)
+        since = self._inject(fault, first, cell_dir, config, pause, since)
+        final = self._wait_end(item.id, timeout)
+        self._stop_agents()
+        cell.state, cell.recovery = final.state, max(0.0, float(final.finished_at) - since)
+        cell.runs = (self._container_starts(item.run_id, since - 600)
+                     if resource == "local-container" else _lines(out / f"{item.id}.log"))
+        from launch_core.store.audit import audit_store
+
+        cell.problems = sum(1 for p in audit_store(self.store).problems
+                            if p.startswith(f"item {item.id}:"))
+        if not cell.ok:
+            cell.note = f"{final.state}: {final.reason or ''}"[:120]
+        return cell
+
+    # --- steps --------------------------------------------------------------------
+
+    def _queue(self, resource: str) -> str:
+        from launch_core.api import create_queue
+        from launch_core.errors import Conflict
+
+        name = f"f-{resource}"
+        try:
+            create_queue(self.store, name, resource, entity=ENTITY)
+        except Conflict:
+            pass
+        return name
+
+    def _enqueue(self, queue: str, resource: str, out: Path) -> Any:
+        from launch_core.api import launch
+
+        if resource == "local-container":  # the marker is counted from docker's events
+            fields = {"image": self.image, "entry_point": ["python3", "-c", JOB],
+                      "args": ["-", str(JOB_SECONDS)]}
+        else:
+            fields = {"image": "faults/none:latest", "entry_point": [sys.executable, "-c", JOB],
+                      "args": [str(out), str(JOB_SECONDS)]}
+        return launch(self.store, queue, fields, entity=ENTITY)
+
+    def _agent(self, cell_dir: Path, config: Path, point: str, pause: Path,
+               ) -> subprocess.Popen[bytes]:
+        log = open(cell_dir / f"agent-{len(self.agents or [])}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, str(FAULT_CLI), point, str(pause), "launch-agent", "-c",
+             str(config)], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, cwd=cell_dir)
+        self.agents = [*(self.agents or []), proc]
+        return proc
+
+    def _reach(self, item_id: int, point: str, pause: Path, agent: subprocess.Popen[bytes],
+               timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while True:
+            if point == "running":
+                if self.store.get_item(item_id).state == "running":
+                    return time.time()
+            elif (pause / "reached").exists():
+                return time.time()
+            if agent.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the job did not reach {point!r} (agent exit "
+                                   f"{agent.poll()})")
+            time.sleep(0.1)
+
+    def _inject(self, fault: str, agent: subprocess.Popen[bytes], cell_dir: Path,
+                config: Path, pause: Path, since: float) -> float:
+        """Apply ``fault``; returns when recovery began (the time the new agent
+        started, or the fault ended)."""
+        if fault in ("kill-9", "sigterm"):
+            agent.send_signal(signal.SIGKILL if fault == "kill-9" else signal.SIGTERM)
+            agent.wait(timeout=60)
+            self._agent(cell_dir, config, "none", pause)
+            return time.time()
+        if fault == "store-restart":
+            assert self.restart_store is not None
+            self.restart_store()
+        elif fault == "prefect-down":
+            assert self.prefect_down is not None
+            (pause / "go").touch()  # the agent goes on while Prefect is away
+            self.prefect_down(30.0)
+            return time.time()
+        else:
+            raise ValueError(f"unknown fault {fault!r}")
+        (pause / "go").touch()
+        return time.time()
+
+    def _wait_end(self, item_id: int, timeout: float) -> Any:
+        from launch_core.store.states import TERMINAL
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                item = self.store.get_item(item_id)
+                if item.state in TERMINAL:
+                    return item
+            except Exception:  # noqa: BLE001 - the store may be restarting
+                pass
+            if time.monotonic() > deadline:
+                return self.store.get_item(item_id)
+            time.sleep(0.2)
+
+    def _stop_agents(self) -> None:
+        for proc in self.agents or []:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.agents or []:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.agents = []
+
+    @staticmethod
+    def _container_starts(run_id: str, since: float) -> int:
+        """Starts of the run's container, from the Docker daemon's event log."""
+        found = subprocess.run(
+            ["docker", "events", "--since", str(int(since)), "--until", str(int(time.time())),
+             "--filter", "type=container", "--filter", "event=start",
+             "--filter", f"container=relaunch-{run_id}", "--format", "{{json .}}"],
+            capture_output=True, text=True, timeout=60, check=True)
+        return sum(1 for line in found.stdout.splitlines()
+                   if json.loads(line).get("Actor", {}).get("Attributes", {}).get("name")
+                   == f"relaunch-{run_id}")
+
+
+def _lines(path: Path) -> int:
+    try:
+        return len(path.read_text().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+def table(cells: list[Cell]) -> str:
+    """The matrix as text: one row per resource and point, one column per fault."""
+    faults = list(dict.fromkeys(c.fault for c in cells))
+    rows = list(dict.fromkeys((c.resource, c.point) for c in cells))
+    by_key = {(c.resource, c.point, c.fault): c for c in cells}
+    lines = [f"{'resource':<16} {'point':<10} " + " ".join(f"{f:<18}" for f in faults)]
+    for resource, point in rows:
+        parts = []
+        for fault in faults:
+            c = by_key.get((resource, point, fault))
+            parts.append(f"{'-':<18}" if c is None else
+                         f"{('ok' if c.ok else 'FAIL') + f' {c.recovery:4.1f}s':<18}")
+        lines.append(f"{resource:<16} {point:<10} " + " ".join(parts))
+    for c in cells:
+        if not c.ok:
+            lines.append(f"FAIL {c.resource}/{c.point}/{c.fault}: state {c.state}, runs "
+                         f"{c.runs}, audit problems {c.problems}; {c.note}")
+    return "\n".join(lines)
+
+
+def agent_env(base: dict[str, str], url: str, work: Path) -> dict[str, str]:
+    (work / "home").mkdir(parents=True, exist_ok=True)
+    root = str(Path(__file__).resolve().parent.parent)
+    return {**base, "RELAUNCH_DATABASE_URL": url, "RELAUNCH_DATA_DIR": str(work / "data"),
+            "RELAUNCH_ENTITY": ENTITY, "HOME": str(work / "home"),
+            "PYTHONPATH": root, "PATH": os.environ.get("PATH", "")}
