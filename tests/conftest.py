@@ -142,7 +142,7 @@ def prefect_api(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactor
 SERVICE_FIXTURES: dict[str, tuple[str, ...]] = {
     "postgres_admin_url": ("postgres",),
     "postgres_url": ("postgres",),  # reaches postgres_admin_url via getfixturevalue
-    "private_postgres": ("postgres",),  # tests/flows/test_db_restart_flow.py
+    "private_postgres": ("postgres",),  # tests/flows/conftest.py
     "prefect_api": ("prefect_server", "postgres"),
     "docker_env": ("docker",),  # tests/docker_support.py (daemon and registries)
     "moto_server": ("moto",),  # tests/docker_support.py

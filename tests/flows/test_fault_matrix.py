@@ -16,6 +16,7 @@ import pytest
 from bench._faults import POINTS, Rig, agent_env, table
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
+from tests.flows.conftest import pg_ctl
 
 
 @pytest.fixture
@@ -36,4 +37,20 @@ def test_agent_killed_at_each_point_then_a_new_agent_ends_the_job_once(rig: Rig,
 @pytest.mark.parametrize("point", ["claimed", "submitted", "ending"])
 def test_agent_stopped_with_sigterm_then_a_new_agent_ends_the_job_once(rig: Rig, point: str):
     cell = rig.run("local-process", point, "sigterm")
+    assert cell.ok, table([cell])
+
+
+@pytest.mark.parametrize("point", ["claimed", "submitted", "running", "ending"])
+def test_store_restarts_at_a_point_and_the_same_agent_ends_the_job_once(
+        cli_env: dict[str, str], private_postgres: tuple[str, Path], tmp_path: Path,
+        point: str) -> None:
+    url, data = private_postgres
+    store = QueueStore(url)
+    rig = Rig(RELAUNCH, agent_env(cli_env, url, tmp_path), tmp_path, store,
+              restart_store=lambda: pg_ctl(data, "restart", "-m", "fast", "-w"))
+    try:
+        cell = rig.run("local-process", point, "store-restart")
+    finally:
+        rig._stop_agents()
+        store.dispose()
     assert cell.ok, table([cell])
