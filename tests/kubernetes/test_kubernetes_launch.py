@@ -187,3 +187,13 @@ def test_dry_run_prints_the_manifest_and_enqueues_nothing(relaunch):
     assert manifest["spec"]["ttlSecondsAfterFinished"] == 3600
     listed = relaunch("job", "list", "--json")
     assert listed.code == 0 and json.loads(listed.out or "[]") == []
+
+
+def test_queue_config_with_an_unknown_key_or_a_schema_typo_is_refused_naming_it(relaunch):
+    bad = relaunch("queue", "create", "bad", "-r", "kubernetes", "--config",
+                   json.dumps({"replicas": 2}))
+    assert bad.code == 2 and "option 'replicas' is not allowed" in bad.err, bad.err
+    typo = relaunch("queue", "create", "typo", "-r", "kubernetes", "--config",
+                    json.dumps({"spec": {"backofLimit": 1}}))
+    assert typo.code == 2 and "spec.backofLimit" in typo.err, typo.err
+    assert relaunch("queue", "list", "--json").json() == []
