@@ -19,7 +19,9 @@ from launch_core.store.engine import data_dir
 _SCP_STYLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_][A-Za-z0-9_.-]*:[^/-]")
 _NEVER_SCHEMES = ("ext", "fd")  # git's transports that run a command or use a descriptor
 _UNSAFE_TEXT = re.compile(r"[\x00-\x20\x7f]|::")  # whitespace, controls, git's "helper::"
-_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/@:\s]*)(?::([^/@\s]*))?@")
+# scheme://userinfo@ where userinfo runs to the authority's last '@' (a raw '@' may
+# be part of a password)
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s]*)@")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ")
 
@@ -65,8 +67,8 @@ def redact_url(text: str) -> str:
 
 
 def _hide_credentials(match: re.Match[str]) -> str:
-    scheme, user, password = match.group(1), match.group(2), match.group(3)
-    if password is not None:
+    scheme, (user, colon, _password) = match.group(1), match.group(2).partition(":")
+    if colon:
         return f"{scheme}{user}:***@"
     return f"{scheme}{user}@" if scheme.lower().startswith(("ssh", "git")) else f"{scheme}***@"
 
@@ -81,7 +83,7 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
             partial = target.with_name("code.partial")
             shutil.rmtree(partial, ignore_errors=True)
             try:
-                unpack(store.get_code(spec.code), partial)
+                unpack(_code(store, spec.code), partial)
             except BaseException:
                 shutil.rmtree(partial, ignore_errors=True)
                 raise
@@ -188,3 +190,10 @@ def env_option(value: Any) -> dict[str, str]:
         if "\0" in val:
             raise InvalidInput(f"option 'env': the value of {key} contains a NUL character")
     return env
+
+
+def _code(store: QueueStore, code: str) -> bytes:
+    """A code tarball: from the blob table, or from the agent's code store."""
+    from launch_core.code_store import is_stored_code, read_code
+
+    return read_code(code) if is_stored_code(code) else store.get_code(code)

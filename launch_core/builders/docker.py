@@ -18,7 +18,7 @@ TAIL_LINES = 15
 
 def content_tag(dockerfile: str, context: Path) -> str:
     """A tag that changes exactly when the Dockerfile or the build context does."""
-    digest = blob_digest(pack_directory(context, BUILD_CONTEXT_LIMIT))
+    digest = blob_digest(pack_directory(context, BUILD_CONTEXT_LIMIT, portable=False))
     return hashlib.sha256(f"{dockerfile}\0{digest}".encode()).hexdigest()[:24]
 
 

@@ -23,11 +23,14 @@ MAX_UNPACKED_ENTRIES = 100_000  # ...in at most this many files, folders and lin
 _SKIPPED = {".git", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
-def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES) -> bytes:
+def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES, *,
+                   portable: bool = True) -> bytes:
     """A reproducible .tar.gz of ``directory`` (same content, same bytes).
 
-    Skips VCS and cache folders. Raises InvalidInput for a missing directory and
-    CodeTooLarge when the tarball would exceed ``max_bytes``.
+    Skips VCS and cache folders. Raises InvalidInput for a missing directory and,
+    when ``portable`` (a code upload), for what ``unpack`` would refuse (a link
+    pointing outside, a FIFO or device), and CodeTooLarge when the tarball would
+    exceed ``max_bytes``.
     """
     if not directory.is_dir():
         raise InvalidInput(f"--code: {directory} is not a directory")
@@ -41,7 +44,7 @@ def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES) -> 
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in files:
             tar.add(path, arcname=str(path.relative_to(directory)), recursive=False,
-                    filter=_normalise)
+                    filter=_checked if portable else _normalise)
     data = buffer.getvalue()
     if len(data) > max_bytes:
         raise CodeTooLarge(f"--code: {directory} packs to {len(data) / 2**20:.1f} MiB, "
@@ -56,6 +59,14 @@ def _files(directory: Path) -> list[Path]:
         found.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
         found.extend(Path(root) / n for n in names if not n.endswith(".pyc"))
     return found
+
+
+def _checked(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    try:
+        _check_member(info)
+    except InvalidInput as exc:  # refused now rather than by the agent, later
+        raise InvalidInput(str(exc).replace("code tarball: ", "--code: ", 1)) from None
+    return _normalise(info)
 
 
 def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from launch_core import api
 from launch_core.config import AgentConfig
 from launch_core.errors import InvalidInput
 from launch_core.models import LaunchSpec
 from launch_core.pipeline import JobPipeline, StageFailed
 from launch_core.store import QueueStore
-from launch_core.store.blobs import blob_digest, unpack
+from launch_core.store.blobs import blob_digest, pack_directory, unpack
 from launch_core.workspace import prepare_workdir, run_dir
 from tests.pipeline.marker_jobs import Jobs
 
@@ -142,3 +145,22 @@ def test_the_default_limits_are_set_and_a_normal_tree_unpacks(tmp_path: Path) ->
 def test_a_corrupt_tarball_is_a_clear_error(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(InvalidInput, match="^code tarball: "):
         unpack(data, tmp_path / "dest")
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda d: (d / "passwd").symlink_to("/etc/passwd"), "link 'passwd' points outside"),
+    (lambda d: (d / "up").symlink_to("../.."), "link 'up' points outside"),
+    (lambda d: os.mkfifo(d / "pipe"), "'pipe' is a device, FIFO"),
+])
+def test_a_code_directory_the_agent_would_refuse_is_refused_at_enqueue(
+        sqlite_store: QueueStore, jobs: Jobs, tmp_path: Path, make: Any,
+        message: str) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "main.py").write_text("print('hi')\n")
+    make(code)
+    with pytest.raises(InvalidInput, match=f"^--code: .*{message}"):
+        api.launch(sqlite_store, "q", {"entry_point": ["python", "main.py"]}, entity="team",
+                   code_dir=code)
+    assert sqlite_store.pending(jobs.queue.id) == []
+    assert pack_directory(code, portable=False)  # a build context is hashed as it is

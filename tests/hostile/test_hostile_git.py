@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from launch_core.config import AgentConfig
 from launch_core.errors import InvalidInput, LaunchError
@@ -154,3 +156,23 @@ def test_git_itself_refuses_a_transport_the_agent_did_not_allow(repo: str,
     assert not (tmp_path / "refused").exists()
     _clone(repo, None, tmp_path / "allowed", ["file"])
     assert (tmp_path / "allowed" / "train.py").is_file()
+
+
+secret_text = st.text(st.sampled_from("abcXYZ0189-._~!$&'()*+,;=:@%"), min_size=8, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(["https", "http", "ssh", "git", "file", "ftp"]),
+       user=st.text(st.sampled_from("abc-_."), max_size=6), password=secret_text,
+       host=st.sampled_from(["github.com", "127.0.0.1:9", "h"]),
+       path=st.sampled_from(["", "/org/repo.git", "/a@b"]))
+def test_no_password_or_token_survives_redaction_or_a_refusal(
+        scheme: str, user: str, password: str, host: str, path: str) -> None:
+    uri = f"{scheme}://{user}:{password}@{host}{path}"
+    token_only = f"{scheme}://{password}@{host}{path}" if scheme.startswith("http") else uri
+    for text in (uri, token_only, f"git failed cloning {uri}: fatal: {uri}"):
+        assert password not in redact_url(text)
+    try:
+        check_git_uri(uri, [])
+    except InvalidInput as exc:
+        assert password not in str(exc)
