@@ -136,22 +136,32 @@ class KubernetesApiError(LaunchError):
     """The cluster refused or failed a request (one line: object, status, message)."""
 
 
+class KubernetesUnreachable(KubernetesApiError):
+    """The API server did not answer, or answered 5xx: perhaps only for a while."""
+
+
 def run_session(cluster: ClusterChoice, call: Callable[[Any], Awaitable[T]],
                 about: dict[str, Any]) -> T:
     """``call(api client)`` on a private event loop, the client closed afterwards.
     Raises KubernetesApiError naming the object ``about`` describes (kind, name,
-    namespace) when the API refuses."""
+    namespace) when the API refuses, KubernetesUnreachable when it does not answer
+    (or answers 5xx)."""
 
     async def session() -> T:
         async with await api_client(cluster) as api:
             return await call(api)
 
+    import aiohttp
     from kubernetes_asyncio.client import ApiException
 
     try:
         return asyncio.run(session())
     except ApiException as exc:
-        raise KubernetesApiError(_describe(exc, about)) from None
+        error = KubernetesUnreachable if (exc.status or 0) >= 500 else KubernetesApiError
+        raise error(_describe(exc, about)) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise KubernetesUnreachable(f"kubernetes: API server unreachable: "
+                                    f"{type(exc).__name__}") from None
 
 
 async def ignore(statuses: int | tuple[int, ...], call: Awaitable[Any]) -> Any:

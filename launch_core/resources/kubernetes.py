@@ -21,6 +21,7 @@ from launch_core.resources import kube_guardrails
 from launch_core.resources.base import JobContext, Options, Resource, RunRef, RunStatus
 from launch_core.resources.kube_client import (
     ClusterChoice,
+    KubernetesUnreachable,
     ignore,
     raw_json,
     resolve_namespace,
@@ -157,7 +158,12 @@ class KubernetesResource(Resource):
         return sorted(pods, key=lambda p: p.get("metadata", {}).get("creationTimestamp", ""))
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
-        return self._run(handle, lambda api: self._status(api, handle))
+        """The run's state; while the API server does not answer, still running (an
+        API server restart does not fail the runs it watches)."""
+        try:
+            return self._run(handle, lambda api: self._status(api, handle))
+        except KubernetesUnreachable as exc:
+            return RunStatus("running", message=str(exc))
 
     async def _status(self, api: Any, handle: dict[str, Any]) -> RunStatus:
         target = Target.from_handle(handle)
@@ -174,7 +180,10 @@ class KubernetesResource(Resource):
         if saved is not None and saved.is_file():
             text = saved.read_text(encoding="utf-8", errors="replace")
         else:
-            text = self._run(handle, lambda api: self._log(api, handle))
+            try:
+                text = self._run(handle, lambda api: self._log(api, handle))
+            except KubernetesUnreachable:
+                return "", offset
         return text[offset:], max(offset, len(text))
 
     async def _log(self, api: Any, handle: dict[str, Any]) -> str:

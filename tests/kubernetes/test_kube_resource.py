@@ -83,3 +83,20 @@ def test_pod_waiting_for_gpus_reports_the_schedulers_reason(resource, kube_doubl
                       "the scheduler's reason", 30)
     assert status.state == "running"
     assert status.message == "waiting: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+
+
+def test_an_api_server_that_does_not_answer_leaves_the_run_running(tmp_path):
+    from tests.prefect_server import free_port
+
+    config = tmp_path / "kubeconfig.json"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "c", "user": "u"}}]}))
+    handle = {"api_version": "batch/v1", "kind": "Job", "name": "relaunch-x",
+              "namespace": "ns", "config_file": str(config), "context": None}
+    status = KubernetesResource().status(handle)
+    assert (status.state, status.message) == (
+        "running", "kubernetes: API server unreachable: ClientConnectorError")
+    assert KubernetesResource().read_logs(handle, 5) == ("", 5)
