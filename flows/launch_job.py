@@ -42,6 +42,9 @@ async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] 
                               step=prefect_step, announce=_publish)
 
 
+LINKS = (("console_url", "console"), ("logs_url", "cloud logs"))
+
+
 async def _publish(launch: Launch, resolved: Resolved | None, image: str | None,
                    handle: dict[str, Any]) -> None:
     """A Prefect artifact with the resolved config (secrets redacted), image, handle."""
@@ -52,6 +55,9 @@ async def _publish(launch: Launch, resolved: Resolved | None, image: str | None,
         f"- handle: `{json.dumps(redact(handle))}`",
         f"- logs: `relaunch job logs {item.id} --follow` (also in this flow run's logs)",
     ]
+    # A cloud resource's own pages (SageMaker, Vertex AI...), when its handle has them.
+    lines += [f"- {label}: [{url}]({url})" for key, label in LINKS
+              if isinstance(url := handle.get(key), str) and url.startswith("https://")]
     if resolved is not None:
         lines += ["", "## Resolved resource config", "```json",
                   json.dumps(redact(resolved.config), indent=2), "```"]
