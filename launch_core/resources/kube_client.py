@@ -91,12 +91,13 @@ def context_namespace(cluster: ClusterChoice) -> str | None:
     path = kube_config_path(cluster.config_file)
     if not Path(path.split(os.pathsep)[0]).is_file():
         return None
+    import yaml
     from kubernetes_asyncio.config import ConfigException, list_kube_config_contexts
 
     try:
         contexts, current = list_kube_config_contexts(path)
-    except ConfigException:
-        return None
+    except (ConfigException, yaml.YAMLError, OSError, ValueError, AttributeError, TypeError):
+        return None  # a broken kube config: the client, loading it, says what is wrong
     wanted = cluster.context or (current or {}).get("name")
     for context in contexts:
         if context.get("name") == wanted:
@@ -109,6 +110,7 @@ async def api_client(cluster: ClusterChoice) -> Any:
 
     Raises InvalidInput when no configuration is found or the context is unknown.
     """
+    import yaml
     from kubernetes_asyncio import client, config
 
     configuration = client.Configuration()
@@ -119,11 +121,15 @@ async def api_client(cluster: ClusterChoice) -> Any:
                 token_filename=str(folder / "token"),
                 cert_filename=str(folder / "ca.crt")).load_and_set(configuration)
         else:
-            await config.load_kube_config(config_file=kube_config_path(cluster.config_file),
+            path = kube_config_path(cluster.config_file)
+            if not any(Path(part).is_file() for part in path.split(os.pathsep)):
+                raise InvalidInput(f"kubernetes: no cluster configuration: not in a pod, and "
+                                   f"no kube config at {path} (configFile, KUBECONFIG)")
+            await config.load_kube_config(config_file=path,
                                           context=cluster.context,
                                           client_configuration=configuration,
                                           persist_config=False)
-    except (config.ConfigException, OSError) as exc:
+    except (config.ConfigException, yaml.YAMLError, OSError) as exc:
         where = "configFile/context" if cluster.config_file or cluster.context else \
             "in-cluster service account or kube config"
         raise InvalidInput(f"kubernetes: no usable cluster configuration ({where}): "
