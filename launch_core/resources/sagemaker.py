@@ -28,6 +28,7 @@ from launch_core.resources.sagemaker_request import (
     PREVIEW_ACCOUNT,
     SageMakerOptions,
     build_request,
+    check_request,
     check_required,
     normalise,
     refuse_training_job_name,
@@ -76,7 +77,9 @@ class SageMakerResource(Resource):
         check_required(options)
         _check_image(job.image)
         region = options.region or default_region()
-        return build_request(job, options, role_arn(options.RoleArn, PREVIEW_ACCOUNT, region))
+        body = build_request(job, options, role_arn(options.RoleArn, PREVIEW_ACCOUNT, region))
+        check_request(body)
+        return body
 
     def submit(self, job: JobContext) -> dict[str, Any]:
         options = self.parse_options(job.config)
@@ -92,8 +95,10 @@ class SageMakerResource(Resource):
             if not role.startswith("arn:"):
                 account = aws.client("sts").get_caller_identity()["Account"]
                 role = role_arn(role, account, aws.region)
+            body = build_request(job, options, role)
+            check_request(body)  # a one-line reason, before anything is created
             try:
-                aws.client("sagemaker").create_training_job(**build_request(job, options, role))
+                aws.client("sagemaker").create_training_job(**body)
             except Exception as exc:
                 if error_code(exc) != "ResourceInUse":  # created by an earlier attempt
                     raise

@@ -197,6 +197,17 @@ def build_request(job: JobContext, options: SageMakerOptions, role: str) -> dict
     return body
 
 
+def check_request(body: dict[str, Any]) -> None:
+    """Raise InvalidInput when botocore's model of CreateTrainingJob refuses ``body``
+    (an unknown or mistyped key, a missing or too short value), all on one line."""
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(body, _request_shape())
+    if report.has_errors():
+        problems = "; ".join(report.generate_report().splitlines())
+        raise InvalidInput(f"sagemaker: the CreateTrainingJob request is invalid: {problems}")
+
+
 def refuse_training_job_name(config: dict[str, Any]) -> None:
     """relaunch names the training job after the run; a config that names it is refused."""
     if "TrainingJobName" in config:

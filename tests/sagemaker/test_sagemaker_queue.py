@@ -103,3 +103,13 @@ def test_dry_run_of_a_code_job_shows_the_image_to_build_and_an_outside_image_is_
         "<image the agent builds>"
     outside = relaunch("launch", "-q", "sm", "-d", "python:3.11", "--dry-run")
     assert outside.code == 2 and "is not in ECR" in outside.err
+
+
+def test_dry_run_names_a_key_the_api_does_not_know_and_a_mistyped_value(relaunch):
+    config = {**BASE, "ResourceConfig": {"InstanceType": "ml.m5.xlarge",
+                                         "InstanceCount": "one", "VolumeSizeInGb": 10}}
+    assert _create(relaunch, "sm", config, {}).code == 0  # nested keys: checked per job
+    result = relaunch("launch", "-q", "sm", "-d", IMAGE, "--dry-run")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+    assert 'Unknown parameter in ResourceConfig: "VolumeSizeInGb"' in result.err
+    assert "ResourceConfig.InstanceCount" in result.err

@@ -133,6 +133,19 @@ def test_image_outside_ecr_is_refused_before_anything_is_created(resource, sagem
     assert sagemaker_moto.creates_of(training_job_name(job.ref.name)) == []
 
 
+def test_a_request_botocore_refuses_fails_before_anything_is_created(resource, sagemaker_moto):
+    job = _job({**CONFIG, "resource_config": {"instance_type": "ml.m5.xlarge",
+                                              "instance_count": 1, "volume_size": 10}})
+    with pytest.raises(InvalidInput, match='Unknown parameter in ResourceConfig: "VolumeSize"'):
+        resource.submit(job)
+    assert sagemaker_moto.creates_of(training_job_name(job.ref.name)) == []
+
+
+def test_a_key_given_twice_in_two_cases_is_refused(resource):
+    with pytest.raises(InvalidInput, match="'RoleArn' is given twice"):
+        resource.validate({**CONFIG, "RoleArn": "Other"})
+
+
 def test_find_misses_a_run_never_started(resource):
     assert resource.find(RunRef("neverstarted", 2)) is None
 
