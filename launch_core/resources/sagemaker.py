@@ -65,10 +65,13 @@ class SageMakerResource(Resource):
         self._log_errors: set[str] = set()  # jobs whose logs could not be read (said once)
 
     def parse_options(self, config: dict[str, Any]) -> Any:
-        refuse_training_job_name(normalise(config))
-        return super().parse_options(normalise(config))
+        normalised = normalise(config)
+        refuse_training_job_name(normalised)
+        return super().parse_options(normalised)
 
     def validate(self, config: dict[str, Any], queue: Any = None) -> None:
+        """The config's keys (known to CreateTrainingJob) and the required ones present;
+        nested keys and values are checked per job (``request``, ``submit``)."""
         check_required(self.parse_options(config))
 
     def request(self, job: JobContext) -> dict[str, Any] | None:
