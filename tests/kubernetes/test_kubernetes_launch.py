@@ -10,11 +10,14 @@ import json
 import os
 import shlex
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from tests.docker_support import start_agent, wait_for
 
+PAUSED_AGENT = Path(__file__).parent / "paused_agent.py"
 # The job: says hello, sleeps (unless resumed) and exits as its run config says.
 SCRIPT = ("import json, os, sys, time; c = json.loads(os.environ['RELAUNCH_RUN_CONFIG']); "
           "print('hello from', os.environ['RELAUNCH_ITEM_ID'], 'resume', "
@@ -157,6 +160,32 @@ def test_kill_9_agent_then_new_agent_readopts_and_the_job_runs_once(
     assert kube_double.ever_created("jobs") == [name]
     assert len(kube_double.runs(name)) == 1
     assert [e.to_state for e in cli_store.events_for(job)].count("submitted") == 1
+
+
+def test_kill_9_between_create_and_record_then_new_agent_finds_the_job_by_name(
+        relaunch, cli_store, kube_double, kube_env, docker_env, tmp_path):
+    _queue(relaunch, "q", {})
+    job = _enqueue(relaunch, "q", docker_env.base_image, sleep=3)
+    config = _agent_config(tmp_path, "q", lease_seconds=5)
+    paused = tmp_path / "paused"
+    with open(tmp_path / "agent-0.log", "w") as log:
+        first = subprocess.Popen([sys.executable, str(PAUSED_AGENT), str(paused),
+                                  "launch-agent", "-c", str(config)], env=kube_env,
+                                 cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    wait_for(paused.exists, "the Job to be created under the paused agent")
+    assert cli_store.get_item(job).state not in ("submitted", "running")  # not recorded
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    second = start_agent(kube_env, tmp_path / "agent-1.log", "-c", str(config), "--until-idle")
+    assert second.wait(timeout=120) == 0, (tmp_path / "agent-1.log").read_text()[-3000:]
+
+    item = cli_store.get_item(job)
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    name = paused.read_text()
+    assert kube_double.ever_created("jobs") == [name]
+    assert len(kube_double.runs(name)) == 1
+    [submitted] = [e for e in cli_store.events_for(job) if e.to_state == "submitted"]
+    assert "re-attached" in (submitted.message or "")
 
 
 def test_agent_in_a_cluster_uses_its_service_account_and_namespace(
