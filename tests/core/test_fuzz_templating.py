@@ -5,7 +5,8 @@ InvalidInput (exit 2 through the CLI), never another exception; a substituted va
 never adds keys, changes the structure or escapes its string; bounds and the
 resource-args rule always hold; a value filled by a macro is never rendered again.
 Each test prints the number of examples it tried (``pytest -s``) and asserts that a
-meaningful share of them got past validation. Sized to run in well under 20 s.
+meaningful share of them got past validation. Sized to run in well under 20 s;
+RELAUNCH_FUZZ_EXAMPLES sets the examples per property for a longer search.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import re
 from typing import Any
 
@@ -46,7 +48,9 @@ from tests.core.fuzz_strategies import (
     variables,
 )
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=False,
+# RELAUNCH_FUZZ_EXAMPLES=5000 for a longer search (the suite's default stays < 20 s).
+FUZZ = settings(max_examples=int(os.environ.get("RELAUNCH_FUZZ_EXAMPLES", "200")),
+                deadline=None, derandomize=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 MACROS = {"run_id": "r1", "run_name": "${SECRET}", "item_id": "7", "queue_name": "q",
           "entity_name": "team", "project_name": "{{ a }}", "author": "${SECRET}{{ b }}",
