@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.config import env_setting
-from launch_core.errors import InvalidInput
+from launch_core.errors import CodeTooLarge, InvalidInput
 from launch_core.inputs import parse_model
 from launch_core.launch_spec import resource_args_for
 from launch_core.models import LaunchSpec, QueueDefinition
@@ -87,13 +87,16 @@ class PreparedLaunch:
 
 def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
                    entity: str | None = None, code_dir: Path | None = None,
-                   max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> PreparedLaunch:
+                   max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
+                   upload: bool = False) -> PreparedLaunch:
     """Validate a launch request against its queue without writing anything.
 
     ``fields`` are LaunchSpec fields (None values ignored), with ``resource_args``
     keyed by resource as in W&B (``{"local-process": {...}}``) and an optional
     ``resource`` that must be the queue's. ``code_dir`` is packed into a
-    content-addressed tarball. Raises NotFound, InvalidInput, TemplateError.
+    content-addressed tarball; past ``max_code_bytes``, into the code store
+    RELAUNCH_CODE_STORE names (sent there only with ``upload``, see code_store.py).
+    Raises NotFound, InvalidInput, TemplateError.
     """
     fields = {k: v for k, v in fields.items() if v is not None}
     project = env_setting("project")  # RELAUNCH_PROJECT, else WANDB_PROJECT
@@ -101,9 +104,9 @@ def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *
         fields["project"] = project[1]
     queue = store.get_queue(entity or default_entity(), queue_name)
     fields = _for_queue(fields, queue.definition)
-    blob = pack_directory(code_dir, max_code_bytes) if code_dir is not None else None
-    if blob is not None:
-        fields["code"] = blob_digest(blob)
+    blob = None
+    if code_dir is not None:
+        blob, fields["code"] = _pack_code(code_dir, max_code_bytes, upload)
     spec = parse_model(LaunchSpec, fields, "launch")
     config = check_launch(queue.definition, spec)
     typed = resolve_values(queue.definition.template_variables, spec.template_values)
@@ -111,6 +114,22 @@ def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *
     given = {name: typed[name] for name in spec.template_values}
     spec = spec.model_copy(update={"template_values": given})
     return PreparedLaunch(queue, spec, config, blob)
+
+
+def _pack_code(code_dir: Path, max_bytes: int, upload: bool) -> tuple[bytes | None, str]:
+    """(tarball for the blob table, its digest), or (None, the code store object's URI)
+    for code past ``max_bytes`` when RELAUNCH_CODE_STORE names a store."""
+    from launch_core.code_store import CODE_STORE_ENV, code_store, store_code
+
+    try:
+        blob = pack_directory(code_dir, max_bytes)
+    except CodeTooLarge as exc:
+        target = code_store()
+        if target is None:
+            raise CodeTooLarge(f"{exc}; set {CODE_STORE_ENV} to an s3:// or gs:// "
+                               "store to keep larger code there") from None
+        return None, store_code(code_dir, target, upload=upload)
+    return blob, blob_digest(blob)
 
 
 def _for_queue(fields: dict[str, Any], queue: QueueDefinition) -> dict[str, Any]:
@@ -133,5 +152,12 @@ def launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
            max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
     """Validate and enqueue a job (see ``prepare_launch``); one transaction."""
     prepared = prepare_launch(store, queue_name, fields, entity=entity, code_dir=code_dir,
-                              max_code_bytes=max_code_bytes)
-    return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob)
+                              max_code_bytes=max_code_bytes, upload=True)
+    try:
+        return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob)
+    except BaseException:
+        from launch_core.code_store import delete_code, is_stored_code
+
+        if code_dir is not None and is_stored_code(prepared.spec.code):
+            delete_code(str(prepared.spec.code))  # nothing half-written
+        raise

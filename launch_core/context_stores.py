@@ -83,14 +83,16 @@ class ContextStore(ABC):
     def __init__(self, location: StoreLocation, credentials: Any = None) -> None:
         self.location, self.credentials = location, credentials
 
-    def object_uri(self, digest: str) -> str:
-        """Where the tarball with sha256 ``digest`` (hex) is kept."""
-        return self.location.uri(self.location.key(f"sha256-{digest}.tar.gz"))
+    def object_uri(self, digest: str, owner: str | None = None) -> str:
+        """Where the tarball with sha256 ``digest`` (hex) is kept; with ``owner``, a
+        copy of its own (``sha256-<hex>-<owner>.tar.gz``) that no one else deletes."""
+        name = f"sha256-{digest}-{owner}" if owner else f"sha256-{digest}"
+        return self.location.uri(self.location.key(f"{name}.tar.gz"))
 
-    def upload(self, path: Path) -> str:
-        """Stream the tarball at ``path`` to its content address; return its URI.
-        An object already there (same content) is not sent again."""
-        uri = self.object_uri(file_digest(path))
+    def upload(self, path: Path, owner: str | None = None) -> str:
+        """Stream the tarball at ``path`` to its content address (see ``object_uri``);
+        return its URI. An object already there (same content) is not sent again."""
+        uri = self.object_uri(file_digest(path), owner)
         if not self.exists(uri):
             self._put(self._key(uri), path)
         return uri

@@ -240,7 +240,9 @@ class LaunchSpec(_Model):
     image: str | None = Field(default=None, min_length=1, max_length=512)
     uri: str | None = Field(default=None, min_length=1, max_length=2048)
     ref: str | None = Field(default=None, min_length=1, max_length=256)
-    code: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+    # A blob digest, or a code store object (code_store.py: larger --code uploads).
+    code: str | None = Field(default=None, pattern=r"^(sha256:[0-9a-f]{64}|(s3|gs)://[^/]+/"
+                             r"(.+/)?sha256-[0-9a-f]{64}-[0-9a-f]{16}\.tar\.gz)$")
     entry_point: list[str] | None = None
     args: list[str] = Field(default_factory=list)
     dockerfile: str | None = Field(default=None, min_length=1, max_length=512)

@@ -86,8 +86,19 @@ class JobPipeline(ImageBuild, RunWatch):
 
         Returns the final state, or LOST when another agent holds the item now (then
         nothing more was written or started). Raises StageFailed after marking the
-        item failed.
+        item failed. An item that ended leaves no code in a code store behind.
         """
+        try:
+            return await self._run(item_id, claim_token, resume, step, announce)
+        finally:
+            from launch_core.code_store import drop_item_code
+
+            await asyncio.shield(asyncio.to_thread(drop_item_code, self.store, item_id,
+                                                   self.log))
+
+    async def _run(self, item_id: int, claim_token: int | None, resume: bool, step: Step,
+                   announce: Callable[[Launch, Resolved | None, str | None, dict[str, Any]],
+                                      Awaitable[None]] | None) -> str:
         stage = "fetch-config"
         try:
             launch: Launch = await step(stage, self.fetch, item_id, claim_token)

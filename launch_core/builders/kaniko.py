@@ -115,7 +115,7 @@ class KanikoBuilder(DockerBuilder):
 def pack_context(context: Path, dockerfile: str, out: Path) -> None:
     """Write ``context`` plus the Dockerfile (as ``DOCKERFILE``) to ``out`` as a
     reproducible .tar.gz (same content, same bytes: same content address)."""
-    packed = pack_directory(context, BUILD_CONTEXT_LIMIT)
+    packed = pack_directory(context, BUILD_CONTEXT_LIMIT, portable=False)  # as docker's
     with out.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
                                               filename="") as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar, \
