@@ -61,16 +61,18 @@ def _host_is_plain(uri: str, scheme: str) -> bool:
 
 
 def redact_url(text: str) -> str:
-    """``text`` with the credentials of URLs in it hidden: ``https://user:***@host``
-    (a token alone, as in ``https://TOKEN@github.com``, is hidden whole)."""
+    """``text`` with the credentials of URLs in it hidden: the whole user part of
+    http(s) and other URLs (``https://***@github.com``: a token is often the user name,
+    as in ``https://TOKEN:x-oauth-basic@github.com``), the password of ssh and git ones
+    (``ssh://git:***@host``; ``ssh://git@host`` stays as it is)."""
     return _URL_CREDENTIALS.sub(_hide_credentials, text)
 
 
 def _hide_credentials(match: re.Match[str]) -> str:
     scheme, (user, colon, _password) = match.group(1), match.group(2).partition(":")
-    if colon:
-        return f"{scheme}{user}:***@"
-    return f"{scheme}{user}@" if scheme.lower().startswith(("ssh", "git")) else f"{scheme}***@"
+    if not scheme.lower().startswith(("ssh", "git")):
+        return f"{scheme}***@"
+    return f"{scheme}{user}:***@" if colon else f"{scheme}{user}@"
 
 
 def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[str]) -> Path:
@@ -97,7 +99,8 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
         if spec.build_context is None:
             return target
         root = target / spec.build_context
-        if not root.is_dir():
+        # a symlink in the repository must not lead the job's root out of the checkout
+        if not root.is_dir() or not root.resolve().is_relative_to(target.resolve()):
             raise InvalidInput(f"build_context {spec.build_context!r}: no such directory "
                                f"in {redact_url(spec.uri)}")
         return root

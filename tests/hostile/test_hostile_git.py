@@ -41,6 +41,7 @@ def repo(tmp_path: Path) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
     (path / "train.py").write_text("print('hi')\n")
+    (path / "outside").symlink_to("/etc")  # a hostile repository's way out
     for args in (["init", "--quiet", "."], ["add", "."], ["commit", "--quiet", "-m", "x"]):
         subprocess.run(["git", *args], cwd=path, env=env, check=True, timeout=60)
     return path.as_uri()
@@ -101,6 +102,13 @@ def test_git_itself_refuses_the_ext_transport_in_the_agents_clone(
     assert not marker.exists() and not (tmp_path / "repo").exists()
 
 
+def test_a_build_context_symlinked_out_of_the_checkout_is_refused(
+        sqlite_store: QueueStore, jobs: Jobs, repo: str) -> None:
+    item = sqlite_store.enqueue(jobs.queue, LaunchSpec(uri=repo, build_context="outside"))
+    with pytest.raises(InvalidInput, match="build_context 'outside': no such directory"):
+        prepare_workdir(sqlite_store, item, ["file"])
+
+
 def test_file_urls_need_the_agents_consent(sqlite_store: QueueStore, jobs: Jobs,
                                            repo: str) -> None:
     item = sqlite_store.enqueue(jobs.queue, LaunchSpec(uri=repo))
@@ -110,9 +118,11 @@ def test_file_urls_need_the_agents_consent(sqlite_store: QueueStore, jobs: Jobs,
 
 
 @pytest.mark.parametrize(("uri", "shown"), [
-    (f"https://reader:{SECRET}@github.com/org/repo.git", "https://reader:***@github.com/"),
+    (f"https://reader:{SECRET}@github.com/org/repo.git", "https://***@github.com/"),
+    (f"https://{SECRET}:x-oauth-basic@github.com/o/r.git", "https://***@github.com/"),
     (f"https://{SECRET}@github.com/org/repo.git", "https://***@github.com/"),
-    (f"http://oauth2:{SECRET}@gitlab.example/x.git", "http://oauth2:***@gitlab.example/"),
+    (f"http://oauth2:{SECRET}@gitlab.example/x.git", "http://***@gitlab.example/"),
+    (f"ssh://git:{SECRET}@example.com/org/repo.git", "ssh://git:***@example.com/"),
     ("ssh://git@example.com/org/repo.git", "ssh://git@example.com/"),
 ])
 def test_redact_url_hides_credentials(uri: str, shown: str) -> None:
@@ -122,7 +132,7 @@ def test_redact_url_hides_credentials(uri: str, shown: str) -> None:
 def test_credentials_in_a_refused_url_are_not_in_the_error() -> None:
     with pytest.raises(InvalidInput) as info:
         check_git_uri(f"http://reader:{SECRET}@example.com/repo.git", [])
-    assert SECRET not in str(info.value) and "reader:***@example.com" in str(info.value)
+    assert SECRET not in str(info.value) and "http://***@example.com" in str(info.value)
 
 
 @pytest.mark.parametrize("userinfo", [f"reader:{SECRET}", SECRET])
@@ -169,8 +179,11 @@ secret_text = st.text(st.sampled_from("abcXYZ0189-._~!$&'()*+,;=:@%"), min_size=
 def test_no_password_or_token_survives_redaction_or_a_refusal(
         scheme: str, user: str, password: str, host: str, path: str) -> None:
     uri = f"{scheme}://{user}:{password}@{host}{path}"
-    token_only = f"{scheme}://{password}@{host}{path}" if scheme.startswith("http") else uri
-    for text in (uri, token_only, f"git failed cloning {uri}: fatal: {uri}"):
+    texts = [uri, f"git failed cloning {uri}: fatal: {uri}"]
+    if not scheme.startswith(("ssh", "git")):  # a token as the user name (ssh's is not)
+        texts += [f"{scheme}://{password}@{host}{path}",
+                  f"{scheme}://{password}:x-oauth-basic@{host}{path}"]
+    for text in texts:
         assert password not in redact_url(text)
     try:
         check_git_uri(uri, [])
