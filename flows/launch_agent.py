@@ -16,6 +16,13 @@ from launch_core.errors import ConfigError
 from launch_core.masking import mask_log_handlers
 from launch_core.store import QueueItem
 
+# The most concurrent jobs (max_jobs) one agent runs on Prefect's temporary server
+# (no PREFECT_API_URL: a server on SQLite started by the agent's process) without
+# errors, from bench/bench_burst.py (c): bursts on the default configuration with
+# max_jobs 4, 8 and 16 (2 cores). Above it the agent warns when it starts.
+TEMPORARY_SERVER_MAX_JOBS = 4
+SIZING_DOC = "docs/operations.md#sizing-the-prefect-server"
+
 
 def _run_name() -> str:
     """``agent-<entity>-<queues>``: findable in the UI among the agent's flow runs."""
@@ -42,7 +49,7 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
         "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity})
     mask_log_handlers()  # secret values masked in every log record from here on
     logger = get_run_logger()
-    for warning in warnings:
+    for warning in [*warnings, *_temporary_server_warning(config.max_jobs)]:
         logger.warning(warning)
     if not config.queues:
         raise ConfigError("queues: name at least one queue (-q, or 'queues' in the config)")
@@ -58,6 +65,19 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     agent = Agent(store_for(config.database), config, config.entity or default_entity(),
                   run_job, logger, stop=stop_signal_for(stop_key), until_idle=until_idle)
     return await agent.run()
+
+
+def _temporary_server_warning(max_jobs: int) -> list[str]:
+    """A warning when Prefect runs its temporary server and ``max_jobs`` (-1:
+    unlimited) is more than it carries."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value() or 0 <= max_jobs <= TEMPORARY_SERVER_MAX_JOBS:
+        return []
+    return [f"max_jobs {'unlimited' if max_jobs < 0 else max_jobs}: Prefect's temporary "
+            "server (no PREFECT_API_URL) fails under more than "
+            f"{TEMPORARY_SERVER_MAX_JOBS} concurrent jobs; run a Prefect server on "
+            f"PostgreSQL and set PREFECT_API_URL, see {SIZING_DOC}"]
 
 
 async def _block_data(name: str) -> dict[str, Any]:
