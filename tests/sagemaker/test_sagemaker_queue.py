@@ -54,18 +54,20 @@ def test_snake_case_keys_are_accepted_and_an_unknown_key_is_named(relaunch):
     assert _queues(relaunch) == ["snake"]
 
 
-def test_enqueue_without_a_required_key_exits_2_naming_it_and_stores_nothing(relaunch):
+@pytest.mark.parametrize("key", ["RoleArn", "OutputDataConfig", "ResourceConfig",
+                                 "StoppingCondition"])
+def test_enqueue_without_a_required_key_exits_2_naming_it_and_stores_nothing(relaunch, key):
     # The template's variable has no sample value (a pattern, no default), so queue
     # create cannot render it: the keys are checked at dry-run and at enqueue.
     variables = {"bucket": {"type": "string", "pattern": "^bkt-[a-z]+$"}}
-    config = {**{k: v for k, v in BASE.items() if k != "StoppingCondition"},
-              "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-              "OutputDataConfig": {"S3OutputPath": "s3://{{ bucket }}/out"}}
+    config = {**BASE, "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+              "CheckpointConfig": {"S3Uri": "s3://{{ bucket }}/checkpoints"}}
+    del config[key]
     assert _create(relaunch, "late", config, variables).code == 0
     for extra in ([], ["--dry-run"]):
         result = relaunch("launch", "-q", "late", "-d", IMAGE, "-v", "bucket=bkt-one", *extra)
         assert result.code == 2, result.out
-        assert "'StoppingCondition'" in result.err
+        assert f"'{key}'" in result.err and len(result.err.strip().splitlines()) == 1
     listed = relaunch("job", "list", "--json")
     assert listed.code == 0 and listed.json() == []
 
