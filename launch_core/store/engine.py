@@ -122,7 +122,11 @@ def _migration_lock(engine: Engine) -> Iterator[Any]:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 conn.commit()
         return
-    lock_path = Path(engine.url.database or "relaunch.db").with_suffix(".migrate.lock")
+    if engine.url.database in (None, "", ":memory:"):  # one process's own database
+        with engine.connect() as conn:
+            yield conn
+        return
+    lock_path = Path(engine.url.database).with_suffix(".migrate.lock")
     with open(lock_path, "w") as lock_file, engine.connect() as conn:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         yield conn
