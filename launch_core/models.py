@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from launch_core.plugins import names
+from launch_core.schema_pattern import compile_pattern, matches
 from launch_core.wandb_forms import (
     canonical_resource,
     from_wandb_queue_config,
@@ -83,7 +84,7 @@ class TemplateVariable(_Model):
             if self.type != "string":
                 raise ValueError(f"pattern only applies to strings, not {self.type}")
             try:
-                re.compile(self.pattern)
+                compile_pattern(self.pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
         if self.enum is not None:
@@ -166,7 +167,7 @@ def _check_bounds(var: TemplateVariable, value: Any) -> None:
         raise ValueError(f"{_show(value)} is above maximum {var.maximum:g}")
     if var.enum is not None and value not in var.enum:
         raise ValueError(f"{_show(value)} is not one of {var.enum}")
-    if var.pattern is not None and not re.search(var.pattern, value):
+    if var.pattern is not None and not matches(var.pattern, value):
         raise ValueError(f"{_show(value)} does not match pattern {var.pattern!r}")
 
 

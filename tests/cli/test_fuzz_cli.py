@@ -8,6 +8,7 @@ the ``relaunch`` fixture (forked in-process with RELAUNCH_TEST_CLI=fork)."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -158,3 +159,41 @@ def test_random_files_are_refused_cleanly_or_accepted_whole(
     fuzz()
     print(f"CLI fuzz: {tried['files']} random files tried, {tried['accepted']} accepted whole")
     assert tried["files"] >= FUZZ.max_examples * 0.8
+
+
+def test_random_template_values_and_entry_points_are_refused_cleanly_or_enqueued(
+        relaunch: Any, store_counts: Any) -> None:
+    variables = ('{"gpus": {"type": "integer", "minimum": 0, "maximum": 8, "default": 1}, '
+                 '"size": {"type": "string", "enum": ["small", "large"], "default": "small"}, '
+                 '"tag": {"type": "string", "pattern": "^[a-z0-9-]{1,20}$", "default": "a"}}')
+    config = '{"env": {"GPUS": "{{ gpus }}", "SIZE": "{{ size }}", "TAG": "t-{{ tag }}"}}'
+    assert relaunch("queue", "create", "guarded", "-r", "local-process", "--config", config,
+                    "--template-variables", variables).code == 0
+    tried: Counter[str] = Counter()
+    text = st.text(st.characters(blacklist_characters="\x00"), max_size=30)
+
+    @FUZZ
+    @given(values=st.lists(st.tuples(st.sampled_from(["gpus", "size", "tag", "x", ""]),
+                                      st.sampled_from(["8", "9", "-1", "small", "a", "a\n",
+                                                       "small\n"]) | text),
+                           max_size=3),
+           command=text)
+    def fuzz(values: list[tuple[str, str]], command: str) -> None:
+        tried["launches"] += 1
+        before = store_counts()
+        args = [arg for name, value in values for arg in ("-v", f"{name}={value}")]
+        result = relaunch("launch", "-q", "guarded", "-d", "img:1", "-E", command or "x",
+                          *args)
+        if result.code != 0:
+            _refused(result)
+            assert store_counts() == before
+            return
+        tried["enqueued"] += 1
+        given_values = dict(values)
+        assert int(given_values.get("gpus", "0")) in range(9)
+        assert given_values.get("size", "small") in ("small", "large")
+        assert re.fullmatch("[a-z0-9-]{1,20}", given_values.get("tag", "a"))
+
+    fuzz()
+    print(f"CLI fuzz: {tried['launches']} random launches, {tried['enqueued']} enqueued")
+    assert tried["launches"] >= FUZZ.max_examples * 0.8

@@ -69,7 +69,8 @@ def bounded_variable() -> st.SearchStrategy[tuple[dict[str, Any], Any]]:
     boolean = st.fixed_dictionaries({"type": st.just("boolean")})
     value = (ints | st.floats(-2e3, 2e3) | ints.map(str) | st.floats(-2e3, 2e3).map(str)
              | st.booleans() | st.sampled_from(["small", "large", "true", "no", "12", "1e2",
-                                                " 7 ", "0x10", "", "a"]) | any_text)
+                                                " 7 ", "0x10", "", "a", "12\n", "small\n",
+                                                "\u0661\u0662", "large\n\n"]) | any_text)
     return st.tuples(integer | number | string | boolean, value)
 
 

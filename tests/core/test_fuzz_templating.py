@@ -150,7 +150,8 @@ def _bounds_hold(case: tuple[dict[str, Any], Any]) -> None:
         assert var.minimum is None or value >= var.minimum
         assert var.maximum is None or value <= var.maximum
     assert var.enum is None or value in var.enum
-    assert var.pattern is None or re.search(var.pattern, value)
+    # JSON Schema's (ECMAScript's) reading: '$' ends the value, \d is ASCII
+    assert var.pattern is None or re.search(var.pattern.replace("$", r"\Z"), value, re.ASCII)
 
 
 def test_no_value_bypasses_a_bound_enum_pattern_or_type() -> None:
