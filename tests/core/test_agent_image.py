@@ -3,10 +3,12 @@ image on the real Docker daemon, without PyPI in the build: pip installs relaunc
 from the repository and its dependencies from a wheelhouse made on the host
 (``pip wheel``, the host's own pip configuration) and served on 127.0.0.1.
 
-Then the image's agent, with in-cluster settings (KUBERNETES_SERVICE_HOST/PORT and a
-service-account token mounted where a pod has it) and the ConfigMap's own
-launch-config.yaml, polls its kubernetes queue in PostgreSQL through the session's
-Prefect server, and stops once idle.
+Then the image's agent runs as the Deployment runs it: the ConfigMap's own
+launch-config.yaml, the queue store in PostgreSQL, the session's Prefect server, and
+in-cluster settings (KUBERNETES_SERVICE_HOST/PORT and a service account mounted where
+a pod has it). Against the Kubernetes test double of tests/kubernetes (kmock's API
+emulator over HTTPS on 127.0.0.1 with a kwok-like job controller running pods on the
+local Docker daemon), it runs a job end to end in its own namespace.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
 from tests.docker_support import DockerEnv
+from tests.kubernetes.kube_double import KubeDouble, running
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "deployments" / "kubernetes"
@@ -81,40 +85,65 @@ def test_the_image_runs_relaunch_as_non_root(docker_env: DockerEnv, agent_image:
     assert "Poll queues and launch their jobs" in text
 
 
-def test_the_images_agent_polls_its_queue_with_in_cluster_settings(
-        docker_env: DockerEnv, agent_image: str, postgres_url: str, prefect_api: str,
-        tmp_path: Path, cli_env: dict[str, str]) -> None:
+@pytest.fixture
+def kube_double(docker_env: DockerEnv, tmp_path: Path) -> Iterator[KubeDouble]:
+    """The Kubernetes test double (tests/kubernetes/kube_double.py)."""
+    yield from running(KubeDouble(docker_env.client, uuid.uuid4().hex[:12],
+                                  tmp_path / "kube-double"))
+
+
+def test_the_images_agent_runs_a_job_in_its_cluster(
+        docker_env: DockerEnv, agent_image: str, kube_double: KubeDouble, postgres_url: str,
+        prefect_api: str, tmp_path: Path, cli_env: dict[str, str]) -> None:
     configmap = yaml.safe_load((HERE / "configmap.yaml").read_text())
     settings = yaml.safe_load(configmap["data"]["launch-config.yaml"])
     entity, queue = settings["entity"], settings["queues"][0]
-    created = subprocess.run(
-        [RELAUNCH, "queue", "create", queue, "-r", "kubernetes", "-e", entity, "--config",
-         '{"spec": {"template": {"spec": {"containers": [{"name": "main"}]}}}}'],
-        env={**cli_env, "RELAUNCH_DATABASE_URL": postgres_url}, capture_output=True,
-        text=True, timeout=120)
-    assert created.returncode == 0, created.stderr
-    config_dir, account = tmp_path / "config", tmp_path / "serviceaccount"
+    host_env = {**cli_env, "RELAUNCH_DATABASE_URL": postgres_url,
+                "KUBECONFIG": str(kube_double.kubeconfig(tmp_path / "kubeconfig.json"))}
+    for args in (["queue", "create", queue, "-r", "kubernetes", "-e", entity, "--config",
+                  '{"spec": {"template": {"spec": {"containers": [{"name": "main"}]}}}}'],
+                 ["launch", "-q", queue, "-e", entity, "-d", docker_env.base_image, "-E",
+                  "python3 -c 'print(\"hello from the cluster\")'"]):
+        done = subprocess.run([RELAUNCH, *args], env=host_env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    config_dir = tmp_path / "config"
     config_dir.mkdir()
-    account.mkdir()
     (config_dir / "launch-config.yaml").write_text(configmap["data"]["launch-config.yaml"])
-    for name, text in {"token": "test-token", "namespace": "relaunch", "ca.crt": ""}.items():
-        (account / name).write_text(text)
+    cluster = kube_double.service_account(tmp_path / "serviceaccount", "relaunch")
+    account = Path(cluster.pop("RELAUNCH_KUBE_SERVICE_ACCOUNT_DIR"))
     for path in (config_dir, account, *config_dir.iterdir(), *account.iterdir()):
         path.chmod(0o755 if path.is_dir() else 0o644)
+    logs = _run_agent(docker_env, agent_image, {
+        "RELAUNCH_DATABASE_URL": postgres_url, "PREFECT_API_URL": prefect_api, **cluster},
+        {config_dir: "/etc/relaunch", account: SERVICE_ACCOUNT})
+    assert "launch config: /etc/relaunch/launch-config.yaml" in logs
+    assert "agent stopped after launching 1 job(s)" in logs
+    store = QueueStore(postgres_url)
+    try:
+        (item,) = store.list_items(queue_id=store.get_queue(entity, queue).id)
+    finally:
+        store.dispose()
+    assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
+    assert ("relaunch", f"relaunch-{item.run_id}") in kube_double.objects("jobs")
+    shown = subprocess.run([RELAUNCH, "job", "logs", str(item.id)], env=host_env,
+                           capture_output=True, text=True, timeout=120)
+    assert "hello from the cluster" in shown.stdout, shown.stderr
+
+
+def _run_agent(docker_env: DockerEnv, image: str, env: dict[str, str],
+               mounts: dict[Path, str]) -> str:
+    """``relaunch launch-agent --until-idle`` in ``image``, as the Deployment runs it;
+    its output. Fails unless it exits 0."""
     container = docker_env.client.containers.run(
-        agent_image, detach=True, network_mode="host",
+        image, detach=True, network_mode="host",
         command=["launch-agent", "--config", "/etc/relaunch/launch-config.yaml", "--until-idle"],
-        environment={"RELAUNCH_DATABASE_URL": postgres_url, "PREFECT_API_URL": prefect_api,
-                     "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443",
-                     "DO_NOT_TRACK": "1"},
-        volumes={str(config_dir): {"bind": "/etc/relaunch", "mode": "ro"},
-                 str(account): {"bind": SERVICE_ACCOUNT, "mode": "ro"}},
-        labels={"relaunch.test": uuid.uuid4().hex})
+        environment={**env, "DO_NOT_TRACK": "1"}, labels={"relaunch.test": uuid.uuid4().hex},
+        volumes={str(path): {"bind": bind, "mode": "ro"} for path, bind in mounts.items()})
     try:
         status = container.wait(timeout=300)
-        logs = container.logs().decode()
+        logs = str(container.logs().decode())
     finally:
         container.remove(force=True)
     assert status["StatusCode"] == 0, logs[-3000:]
-    assert "launch config: /etc/relaunch/launch-config.yaml" in logs
-    assert "agent stopped after launching 0 job(s)" in logs
+    return logs
