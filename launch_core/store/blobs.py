@@ -35,6 +35,9 @@ def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES, *,
     if not directory.is_dir():
         raise InvalidInput(f"--code: {directory} is not a directory")
     files = sorted(_files(directory))
+    if portable and len(files) > MAX_UNPACKED_ENTRIES:
+        raise CodeTooLarge(f"--code: {directory} holds {len(files)} files, over the "
+                           f"{MAX_UNPACKED_ENTRIES} the agent unpacks")
     raw_size = sum(p.lstat().st_size for p in files)
     if raw_size > 4 * max_bytes:  # no need to compress to know it will not fit
         raise CodeTooLarge(f"--code: {directory} holds {raw_size / 2**20:.1f} MiB, "

@@ -164,3 +164,16 @@ def test_a_code_directory_the_agent_would_refuse_is_refused_at_enqueue(
                    code_dir=code)
     assert sqlite_store.pending(jobs.queue.id) == []
     assert pack_directory(code, portable=False)  # a build context is hashed as it is
+
+
+def test_a_code_directory_with_more_files_than_the_agent_unpacks_is_refused_at_enqueue(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from launch_core.store import blobs
+
+    monkeypatch.setattr(blobs, "MAX_UNPACKED_ENTRIES", 10)  # the rule, at a testable size
+    code = tmp_path / "code"
+    code.mkdir()
+    for n in range(11):
+        (code / f"f{n}.py").write_text("")
+    with pytest.raises(InvalidInput, match="holds 11 files, over the 10 the agent unpacks"):
+        pack_directory(code)
