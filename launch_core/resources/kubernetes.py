@@ -228,8 +228,11 @@ class KubernetesResource(Resource):
     async def _cleanup(self, api: Any, handle: dict[str, Any]) -> None:
         if handle.get("log") and not Path(handle["log"]).is_file():
             text = await self._log(api, handle)
-            Path(handle["log"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(handle["log"]).write_text(text, encoding="utf-8")
+            saved = Path(handle["log"])
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            partial = saved.with_suffix(".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(saved)  # whole or absent: read_logs goes to the pod until then
         await self._delete_secret(api, handle)
 
     def _run(self, handle: dict[str, Any], call: Callable[[Any], Awaitable[T]]) -> T:
