@@ -78,6 +78,10 @@ class StoreError(LaunchError):
     """The queue store could not be reached or migrated."""
 
 
+class PermissionDenied(StoreError):
+    """The store's database refused the current role this action (docs/access.md)."""
+
+
 def one_line(exc: BaseException) -> str:
     """``Type: first line of the message``."""
     text = str(exc).strip()

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from launch_core.errors import MissingExtra, StoreError
+from launch_core.errors import MissingExtra, PermissionDenied, StoreError
 from launch_core.masking import add_secret
 from launch_core.plugins import EXTRA_MODULES, has_module
 
@@ -51,9 +51,22 @@ def create_store_engine(url: str | None = None) -> Engine:
     if resolved.get_backend_name() == "postgresql":
         if not has_module(EXTRA_MODULES["postgres"]):
             raise MissingExtra("queue store", "postgresql", "postgres")
-        return create_engine(resolved, pool_pre_ping=True, pool_size=2, max_overflow=8)
+        engine = create_engine(resolved, pool_pre_ping=True, pool_size=2, max_overflow=8)
+        event.listen(engine, "handle_error", _permission_denied)
+        return engine
     raise StoreError(f"database: unsupported URL scheme {resolved.drivername!r} "
                      "(use sqlite:/// or postgresql://)")
+
+
+def _permission_denied(context: Any) -> None:
+    """Turn PostgreSQL's insufficient_privilege (a role without the grant for this
+    action, docs/access.md) into a one-line PermissionDenied."""
+    original = context.original_exception
+    if getattr(original, "sqlstate", None) == "42501":
+        user = context.engine.url.username if context.engine is not None else None
+        detail = str(original).strip().splitlines()[0] if str(original).strip() else "denied"
+        raise PermissionDenied(f"queue store: {detail} (database user {user!r}; "
+                               "see docs/access.md)") from None
 
 
 def _sqlite_engine(url: Any) -> Engine:
@@ -94,7 +107,12 @@ def ensure_schema(engine: Engine) -> None:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except PermissionDenied as exc:  # e.g. a submitter's role after an upgrade
+            raise PermissionDenied(f"the queue store's schema needs migrations to "
+                                   f"{SCHEMA_HEAD}, which this role may not apply; run "
+                                   f"any relaunch command as an admin first ({exc})") from None
         if conn.in_transaction():
             conn.commit()
 
@@ -104,6 +122,8 @@ def _current_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
             return row[0] if row else None
+    except PermissionDenied:  # a role that may not read it may not migrate either
+        raise
     except Exception:  # table missing: a new database
         return None
 

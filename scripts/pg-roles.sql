@@ -1,0 +1,241 @@
+-- relaunch on PostgreSQL: database roles that separate admins, agents and submitters.
+--
+-- What it sets up, and what each role may still do: docs/access.md.
+--
+-- Run it as a superuser (or the database's owner with CREATEROLE) AFTER the
+-- migrations (any relaunch command applies them, e.g. `relaunch queue list`):
+--
+--   psql -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f scripts/pg-roles.sql
+--
+-- and again after every relaunch upgrade that adds a migration: it is idempotent
+-- (it revokes what it grants, then grants again) and runs in one transaction.
+-- Roles are cluster-wide; everything else applies to the current database and to
+-- the schema the relaunch tables are in (the first one on the search_path).
+--
+-- The group roles are relaunch_admin, relaunch_agent and relaunch_submitter. To
+-- use other names, replace those three words throughout (the test suite does, so
+-- parallel runs on one cluster do not share roles).
+--
+-- Keep in step with launch_core/store/schema.py: tests/store/test_pg_roles.py
+-- fails when a table has no grants here.
+
+BEGIN;
+
+DO $$
+BEGIN
+    IF to_regclass('items') IS NULL OR to_regclass('alembic_version') IS NULL THEN
+        RAISE EXCEPTION 'no relaunch tables in schema %: apply the migrations first (run any relaunch command with this database''s URL)',
+            current_schema();
+    END IF;
+END $$;
+
+-- 1. Group roles (NOLOGIN). Login roles join them: GRANT relaunch_agent TO agent_1;
+DO $$
+DECLARE
+    group_role text;
+BEGIN
+    FOREACH group_role IN ARRAY ARRAY['relaunch_admin', 'relaunch_agent', 'relaunch_submitter']
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = group_role) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', group_role);
+        END IF;
+    END LOOP;
+END $$;
+
+-- 2. The admin owns the schema and every relaunch table and sequence, so its
+-- members run the migrations and manage queues. Nobody else may create objects
+-- in the schema (a temporary or look-alike object could shadow the ones below).
+DO $$
+DECLARE
+    schema_name text := current_schema();
+    rel text;
+BEGIN
+    EXECUTE format('ALTER SCHEMA %I OWNER TO relaunch_admin', schema_name);
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC', schema_name);
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO relaunch_agent, relaunch_submitter',
+                   schema_name);
+    -- A table's id sequence changes owner with it.
+    FOREACH rel IN ARRAY ARRAY['queues', 'items', 'events', 'agents', 'blobs',
+                               'alembic_version'] LOOP
+        EXECUTE format('ALTER TABLE %I OWNER TO relaunch_admin', rel);
+    END LOOP;
+END $$;
+
+-- 3. Which entities each role serves: a row (role, entity) lets the members of
+-- `role` see and act on the queues, items, events and agents of `entity`; '*'
+-- means every entity (a shared agent). Only relaunch_admin writes it; others
+-- read their own rows. An unmapped submitter or agent sees nothing.
+CREATE TABLE IF NOT EXISTS relaunch_entity_roles (
+    role name NOT NULL,
+    entity varchar(64) NOT NULL,
+    PRIMARY KEY (role, entity)
+);
+ALTER TABLE relaunch_entity_roles OWNER TO relaunch_admin;
+REVOKE ALL ON relaunch_entity_roles FROM PUBLIC, relaunch_agent, relaunch_submitter;
+GRANT SELECT ON relaunch_entity_roles TO relaunch_agent, relaunch_submitter;
+ALTER TABLE relaunch_entity_roles ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_rows ON relaunch_entity_roles;
+CREATE POLICY own_rows ON relaunch_entity_roles FOR SELECT
+    TO relaunch_agent, relaunch_submitter
+    USING (EXISTS (SELECT 1 FROM pg_roles r
+                   WHERE r.rolname = role AND pg_has_role(current_user, r.oid, 'MEMBER')));
+
+-- relaunch_serves(entity): does the current user serve this entity? The policies
+-- below call it. Its search_path is fixed (pg_temp last), so a temporary table
+-- named relaunch_entity_roles cannot stand in for the real one.
+DO $do$
+BEGIN
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION relaunch_serves(e text) RETURNS boolean
+        LANGUAGE sql STABLE SET search_path = pg_catalog, %I, pg_temp AS $body$
+            SELECT EXISTS (
+                SELECT 1 FROM relaunch_entity_roles m JOIN pg_roles r ON r.rolname = m.role
+                WHERE m.entity IN (e, '*') AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        $body$ $f$, current_schema());
+END $do$;
+ALTER FUNCTION relaunch_serves(text) OWNER TO relaunch_admin;
+
+-- 4. Table privileges. Everything is revoked first (column grants included), so a
+-- re-run drops what an older version of this script granted.
+REVOKE ALL ON queues, items, events, agents, blobs, alembic_version
+    FROM PUBLIC, relaunch_agent, relaunch_submitter;
+REVOKE ALL ON SEQUENCE queues_id_seq, items_id_seq, events_id_seq
+    FROM PUBLIC, relaunch_agent, relaunch_submitter;
+
+-- Opening the store reads the schema revision (no DDL when it is current).
+GRANT SELECT ON alembic_version TO relaunch_agent, relaunch_submitter;
+
+-- queues: only the admin creates, changes or deletes them.
+GRANT SELECT ON queues TO relaunch_agent, relaunch_submitter;
+
+-- items: an agent claims, moves and leases items; it never creates one, and never
+-- changes what was asked (spec, queue, run id, priority).
+GRANT SELECT, UPDATE (state, agent_id, claim_token, lease_expires_at, handle, stage,
+                      reason, exit_code, started_at, finished_at, attempts,
+                      resume_count, updated_at)
+    ON items TO relaunch_agent;
+-- A submitter enqueues and cancels; the trigger in step 6 confines its updates.
+GRANT SELECT, INSERT (queue_id, state, priority, enqueued_at, run_id, spec,
+                      max_attempts, updated_at),
+      UPDATE (state, cancel_requested, finished_at, lease_expires_at, updated_at)
+    ON items TO relaunch_submitter;
+GRANT USAGE ON SEQUENCE items_id_seq TO relaunch_submitter;
+
+-- events: an append-only audit log (no UPDATE or DELETE for anyone but the admin).
+GRANT SELECT, INSERT ON events TO relaunch_agent, relaunch_submitter;
+GRANT USAGE ON SEQUENCE events_id_seq TO relaunch_agent, relaunch_submitter;
+
+-- agents: an agent registers itself and heartbeats; a submitter reads them (job
+-- status says whether an agent polls the queue).
+GRANT SELECT, INSERT, UPDATE (heartbeat_at, stopped_at) ON agents TO relaunch_agent;
+GRANT SELECT ON agents TO relaunch_submitter;
+
+-- blobs (code tarballs): an agent reads those of items it may see; a submitter
+-- stores new ones and may read digests only (enqueue checks whether the tarball
+-- is already there), never a tarball's bytes.
+GRANT SELECT ON blobs TO relaunch_agent;
+GRANT SELECT (digest), INSERT ON blobs TO relaunch_submitter;
+
+-- 5. Row-level security: the entity confinement. The admin owns the tables and is
+-- not subject to it. Policies are dropped and created again on each run.
+ALTER TABLE queues ENABLE ROW LEVEL SECURITY;
+ALTER TABLE items ENABLE ROW LEVEL SECURITY;
+ALTER TABLE events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE agents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE blobs ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS served ON queues;
+CREATE POLICY served ON queues FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (relaunch_serves(entity));
+
+DROP POLICY IF EXISTS served ON items;
+CREATE POLICY served ON items FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (EXISTS (SELECT 1 FROM queues q
+                   WHERE q.id = queue_id AND relaunch_serves(q.entity)));
+DROP POLICY IF EXISTS agent_update ON items;
+CREATE POLICY agent_update ON items FOR UPDATE TO relaunch_agent
+    USING (EXISTS (SELECT 1 FROM queues q
+                   WHERE q.id = queue_id AND relaunch_serves(q.entity)));
+DROP POLICY IF EXISTS submitter_update ON items;
+CREATE POLICY submitter_update ON items FOR UPDATE TO relaunch_submitter
+    USING (EXISTS (SELECT 1 FROM queues q
+                   WHERE q.id = queue_id AND relaunch_serves(q.entity)));
+-- A new item is queued, in a served queue, at medium priority unless the queue
+-- orders by priority (what enqueue writes; agents, claim tokens and handles are
+-- left to their defaults by the column grants above).
+DROP POLICY IF EXISTS submitter_enqueue ON items;
+CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
+    WITH CHECK (state = 'queued' AND EXISTS (
+        SELECT 1 FROM queues q
+        WHERE q.id = queue_id AND relaunch_serves(q.entity)
+          AND (priority = 2 OR (priority BETWEEN 0 AND 3
+                                AND (q.definition ->> 'prioritization')::boolean))));
+
+-- An event is about an item the user may see. A submitter writes only the events
+-- of enqueue and cancel.
+DROP POLICY IF EXISTS served ON events;
+CREATE POLICY served ON events FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (EXISTS (SELECT 1 FROM items i WHERE i.id = item_id));
+DROP POLICY IF EXISTS agent_log ON events;
+CREATE POLICY agent_log ON events FOR INSERT TO relaunch_agent
+    WITH CHECK (EXISTS (SELECT 1 FROM items i WHERE i.id = item_id));
+DROP POLICY IF EXISTS submitter_log ON events;
+CREATE POLICY submitter_log ON events FOR INSERT TO relaunch_submitter
+    WITH CHECK (EXISTS (SELECT 1 FROM items i WHERE i.id = item_id)
+                AND ((from_state IS NULL AND to_state = 'queued')
+                     OR (from_state = 'queued' AND to_state = 'cancelled')
+                     OR (from_state = to_state AND message = 'cancel requested')));
+
+DROP POLICY IF EXISTS served ON agents;
+CREATE POLICY served ON agents FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (relaunch_serves(entity));
+DROP POLICY IF EXISTS agent_register ON agents;
+CREATE POLICY agent_register ON agents FOR INSERT TO relaunch_agent
+    WITH CHECK (relaunch_serves(entity));
+DROP POLICY IF EXISTS agent_heartbeat ON agents;
+CREATE POLICY agent_heartbeat ON agents FOR UPDATE TO relaunch_agent
+    USING (relaunch_serves(entity));
+
+-- An agent reads the tarball of an item it may see (the digest is the item's code).
+DROP POLICY IF EXISTS served ON blobs;
+CREATE POLICY served ON blobs FOR SELECT TO relaunch_agent
+    USING (EXISTS (SELECT 1 FROM items i WHERE i.spec ->> 'code' = digest));
+DROP POLICY IF EXISTS submitter_digests ON blobs;
+CREATE POLICY submitter_digests ON blobs FOR SELECT TO relaunch_submitter USING (true);
+-- A stored tarball must match its digest: nobody can plant other bytes under the
+-- digest of code another entity will upload (the upload would then be skipped).
+DROP POLICY IF EXISTS submitter_store ON blobs;
+CREATE POLICY submitter_store ON blobs FOR INSERT TO relaunch_submitter
+    WITH CHECK (digest = 'sha256:' || encode(sha256(data), 'hex'));
+
+-- 6. What a submitter's update may do to an item of its entity: cancel a queued
+-- item, or flag an active one (cancel_requested) for its agent to stop. Column
+-- grants cannot say "only queued -> cancelled", so a trigger does.
+CREATE OR REPLACE FUNCTION relaunch_submitter_update() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF pg_has_role(current_user, 'relaunch_agent', 'MEMBER')
+            OR pg_has_role(current_user, 'relaunch_admin', 'MEMBER') THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.state = 'queued' AND NEW.state = 'cancelled' THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.state IN ('claimed', 'building', 'submitted', 'running')
+            AND NEW.state = OLD.state AND NEW.cancel_requested
+            AND NEW.lease_expires_at IS NOT DISTINCT FROM OLD.lease_expires_at
+            AND NEW.finished_at IS NOT DISTINCT FROM OLD.finished_at THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'permission denied: a submitter may only cancel item % (%)',
+        OLD.id, OLD.state USING ERRCODE = 'insufficient_privilege';
+END $$;
+ALTER FUNCTION relaunch_submitter_update() OWNER TO relaunch_admin;
+DROP TRIGGER IF EXISTS relaunch_submitter_update ON items;
+CREATE TRIGGER relaunch_submitter_update BEFORE UPDATE ON items
+    FOR EACH ROW EXECUTE FUNCTION relaunch_submitter_update();
+
+-- NOTIFY/LISTEN need no grant: enqueue's pg_notify('relaunch_enqueue', queue id)
+-- and the agents' LISTEN work for every role (see docs/access.md).
+
+COMMIT;
