@@ -40,12 +40,9 @@ def test_gcp_vertex_is_wandbs_name_for_vertex() -> None:
 
 
 @pytest.mark.parametrize("name", ["gcp-vertex", "vertex"])
-def test_gcp_vertex_fails_as_vertex_does_until_vertex_exists(name: str) -> None:
-    assert "vertex" not in names("resource")
-    with pytest.raises(InvalidInput) as info:
-        queue(resource=name)
-    assert "resource 'vertex' is not available in this version" in str(info.value)
-    assert "gcp-vertex" not in str(info.value)
+def test_gcp_vertex_is_read_as_vertex(name: str) -> None:
+    assert "vertex" in names("resource") and "gcp-vertex" not in names("resource")
+    assert queue(resource=name).resource == "vertex"
 
 
 # --- template variables -------------------------------------------------------------

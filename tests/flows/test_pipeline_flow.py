@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.store import QueueStore
 from tests.flows.conftest import JOBS, read_records
 
 TASKS = {"fetch-config", "merge-overrides", "build-image", "push-to-registry",
@@ -62,10 +64,16 @@ def test_job_runs_as_flow_with_six_tasks_logs_env_and_artifact(relaunch, api, ou
     assert relaunch("job", "logs", str(job)).out.startswith(f"hello from run {status['run_id']}")
 
 
-def test_bad_queue_config_fails_item_at_stage_agent(relaunch, api, out_dir):
-    _queue(relaunch, "bad-config", config=json.dumps({"gpus": "{{ n }}"}),
-           variables=json.dumps({"n": {"type": "integer", "default": 1}}))
-    job = _launch(relaunch, out_dir, queue="bad-config")
+def test_bad_queue_config_fails_item_at_stage_agent(relaunch, api, cli_env, out_dir):
+    # Queue create and launch refuse this config now; a queue and job stored before
+    # those checks (written here straight to the store) still meet the agent's check.
+    store = QueueStore(f"sqlite:///{Path(cli_env['RELAUNCH_DATA_DIR']) / 'relaunch.db'}")
+    queue = store.create_queue(QueueDefinition.model_validate({
+        "entity": "team", "name": "bad-config", "resource": "local-process",
+        "config": {"gpus": "{{ n }}"},
+        "template_variables": {"n": {"type": "integer", "default": 1}}}))
+    job = store.enqueue(queue, LaunchSpec(image="img:1", entry_point=["true"])).id
+    store.dispose()
     assert _agent(relaunch, queue="bad-config").code == 0
     status = relaunch("job", "status", str(job), "--json").json()
     assert (status["state"], status["stage"]) == ("failed", "agent")
