@@ -1,0 +1,106 @@
+"""scripts/pg-roles.sql against a submitter who bypasses relaunch and writes SQL
+itself, the upgrade path (an admin migrates, the script runs again) and the enqueue
+wake-up (NOTIFY/LISTEN) under the roles. Real PostgreSQL server; each test has its
+own database and roles (tests/store/pg_roles_support.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from pg_roles_support import RoleSetup
+
+from launch_core import api
+from launch_core.errors import PermissionDenied
+from launch_core.store import QueueStore
+from launch_core.store.items import NOTIFY_CHANNEL
+
+ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"
+
+
+@pytest.fixture
+def roles(postgres_admin_url: str) -> Iterator[RoleSetup]:
+    setup = RoleSetup(postgres_admin_url)
+    try:
+        setup.open()
+        admin = QueueStore(setup.url("admin_1"))
+        for entity in ("team-a", "team-b"):
+            api.create_queue(admin, "cpu", "local-process", entity=entity)
+        admin.dispose()
+        yield setup
+    finally:
+        setup.close()
+
+
+def queue_id(roles: RoleSetup, entity: str) -> int:
+    return int(roles.sql(None, "SELECT id FROM queues WHERE entity = %s", (entity,))[0][0])
+
+
+def submit(roles: RoleSetup, login: str, entity: str) -> int:
+    store = QueueStore(roles.url(login))
+    item = api.launch(store, "cpu", {"image": "python:3.11"}, entity=entity)
+    store.dispose()
+    return item.id
+
+
+def refused(roles: RoleSetup, statement: str, params: tuple[object, ...]) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        roles.sql("team_a_submitter", statement, params)
+
+
+def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
+    own = submit(roles, "team_a_submitter", "team-a")
+    a_queue, b_queue = queue_id(roles, "team-a"), queue_id(roles, "team-b")
+    insert = f"INSERT INTO items ({ITEM_COLUMNS}) VALUES (%s, %s, %s, 0, %s, '{{}}', 3, 0)"
+    refused(roles, insert, (b_queue, "queued", 2, "intob"))  # another entity's queue
+    refused(roles, insert, (a_queue, "finished", 2, "done"))  # not queued
+    refused(roles, insert, (a_queue, "queued", 0, "jumpq"))  # critical, queue unordered
+    refused(roles, "INSERT INTO events (item_id, from_state, to_state, actor, at) "
+                   "VALUES (%s, 'claimed', 'submitted', 'agent-x', 0)", (own,))
+    refused(roles, "UPDATE items SET spec = '{}' WHERE id = %s", (own,))
+    refused(roles, "UPDATE queues SET definition = '{}' WHERE id = %s", (a_queue,))
+    refused(roles, "DELETE FROM items WHERE id = %s", (own,))
+    refused(roles, "DELETE FROM events WHERE item_id = %s", (own,))
+    # A tarball under someone else's digest: refused, so nobody can plant code that
+    # another entity's identical upload would then skip storing.
+    refused(roles, "INSERT INTO blobs VALUES (%s, 1, 'x', 0)", ("sha256:" + "0" * 64,))
+    refused(roles, "INSERT INTO relaunch_entity_roles VALUES (%s, 'team-b')",
+            (roles.role("team_a_submitter"),))
+    refused(roles, "CREATE TABLE mine (x int)", ())
+    assert roles.sql(None, "SELECT count(*) FROM items") == [(1,)]
+
+
+def test_a_temporary_table_cannot_stand_in_for_the_membership_table(roles: RoleSetup):
+    submit(roles, "team_b_submitter", "team-b")
+    with psycopg.connect(roles.url("team_a_submitter"), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE relaunch_entity_roles (role name, entity text)")
+        conn.execute("INSERT INTO pg_temp.relaunch_entity_roles VALUES (%s, '*')",
+                     (roles.role("team_a_submitter"),))
+        conn.execute("SET search_path = pg_temp, public")
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+
+
+def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
+    with psycopg.connect(roles.url("agent_1"), autocommit=True) as conn:
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        submit(roles, "team_a_submitter", "team-a")
+        got = [n.payload for n in conn.notifies(timeout=30, stop_after=1)]
+    assert got == [str(queue_id(roles, "team-a"))]
+
+
+def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
+    # The store as the previous release left it: revision 0001, no claim_token.
+    roles.sql(None, "ALTER TABLE items DROP COLUMN claim_token")
+    roles.sql(None, "UPDATE alembic_version SET version_num = '0001'")
+    with pytest.raises(PermissionDenied, match="needs migrations to 0002.*as an admin"):
+        QueueStore(roles.url("team_a_submitter"))
+    QueueStore(roles.url("admin_1")).dispose()  # a relaunch_admin member migrates
+    job = submit(roles, "team_a_submitter", "team-a")
+    agent = QueueStore(roles.url("agent_1"))
+    with pytest.raises(PermissionDenied):  # the new column has no grant yet
+        agent.claim("agent-1", [queue_id(roles, "team-a")])
+    roles.apply_script()
+    assert [i.id for i in agent.claim("agent-1", [queue_id(roles, "team-a")])] == [job]
+    agent.dispose()
