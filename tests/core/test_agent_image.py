@@ -41,9 +41,11 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("wheelhouse")
     # async-timeout: redis needs it below Python 3.11.3 (Debian bookworm's 3.11.2);
     # the host's resolver, on a newer 3.11, leaves it out.
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-c", str(ROOT / "constraints.txt"),
-                    "-w", str(folder), f"{ROOT}[postgres,kubernetes]", "hatchling",
-                    "async-timeout"], check=True, capture_output=True, timeout=600)
+    made = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-c",
+                           str(ROOT / "constraints.txt"), "-w", str(folder),
+                           f"{ROOT}[postgres,kubernetes]", "hatchling", "async-timeout"],
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, f"pip wheel (needs PyPI or a mirror): {made.stderr[-2000:]}"
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
