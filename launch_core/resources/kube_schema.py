@@ -40,7 +40,8 @@ def validate_schema(manifest: dict[str, Any], *, partial: bool = False) -> None:
 
     ``partial``: ``manifest`` is a queue's, which the resource completes before
     sending it (a container's name, a Job's template...): required fields are not
-    checked, unknown fields and wrong types are."""
+    checked, unknown fields and wrong types are. Without ``kubernetes-validate`` (no
+    ``[kubernetes]`` extra) nothing is checked here; the agent checks again."""
     try:
         import kubernetes_validate
     except ImportError:
