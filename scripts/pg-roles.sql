@@ -161,11 +161,13 @@ CREATE POLICY submitter_update ON items FOR UPDATE TO relaunch_submitter
     USING (EXISTS (SELECT 1 FROM queues q
                    WHERE q.id = queue_id AND relaunch_serves(q.entity)));
 -- A new item is queued, in a served queue, at medium priority unless the queue
--- orders by priority (what enqueue writes; agents, claim tokens and handles are
--- left to their defaults by the column grants above).
+-- orders by priority, with a run id as enqueue makes them (resources name runs and
+-- folders after it) and at most the default 3 attempts. Agents, claim tokens and
+-- handles are left to their defaults by the column grants above.
 DROP POLICY IF EXISTS submitter_enqueue ON items;
 CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
-    WITH CHECK (state = 'queued' AND EXISTS (
+    WITH CHECK (state = 'queued' AND run_id ~ '^[a-z0-9]{12}$'
+                AND max_attempts BETWEEN 1 AND 3 AND EXISTS (
         SELECT 1 FROM queues q
         WHERE q.id = queue_id AND relaunch_serves(q.entity)
           AND (priority = 2 OR (priority BETWEEN 0 AND 3

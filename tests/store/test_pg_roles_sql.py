@@ -53,10 +53,13 @@ def refused(roles: RoleSetup, statement: str, params: tuple[object, ...]) -> Non
 def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
     own = submit(roles, "team_a_submitter", "team-a")
     a_queue, b_queue = queue_id(roles, "team-a"), queue_id(roles, "team-b")
-    insert = f"INSERT INTO items ({ITEM_COLUMNS}) VALUES (%s, %s, %s, 0, %s, '{{}}', 3, 0)"
-    refused(roles, insert, (b_queue, "queued", 2, "intob"))  # another entity's queue
-    refused(roles, insert, (a_queue, "finished", 2, "done"))  # not queued
-    refused(roles, insert, (a_queue, "queued", 0, "jumpq"))  # critical, queue unordered
+    insert = f"INSERT INTO items ({ITEM_COLUMNS}) VALUES (%s, %s, %s, 0, %s, '{{}}', %s, 0)"
+    roles.sql("team_a_submitter", insert, (a_queue, "queued", 2, "rawsql000001", 3))  # ok
+    refused(roles, insert, (b_queue, "queued", 2, "rawsql000002", 3))  # other entity
+    refused(roles, insert, (a_queue, "finished", 2, "rawsql000003", 3))  # not queued
+    refused(roles, insert, (a_queue, "queued", 0, "rawsql000004", 3))  # queue unordered
+    refused(roles, insert, (a_queue, "queued", 2, "../../../etc", 3))  # run folder
+    refused(roles, insert, (a_queue, "queued", 2, "rawsql000005", 1000))  # retries
     refused(roles, "INSERT INTO events (item_id, from_state, to_state, actor, at) "
                    "VALUES (%s, 'claimed', 'submitted', 'agent-x', 0)", (own,))
     refused(roles, "UPDATE items SET spec = '{}' WHERE id = %s", (own,))
@@ -69,7 +72,7 @@ def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
     refused(roles, "INSERT INTO relaunch_entity_roles VALUES (%s, 'team-b')",
             (roles.role("team_a_submitter"),))
     refused(roles, "CREATE TABLE mine (x int)", ())
-    assert roles.sql(None, "SELECT count(*) FROM items") == [(1,)]
+    assert roles.sql(None, "SELECT count(*) FROM items") == [(2,)]
 
 
 def test_a_temporary_table_cannot_stand_in_for_the_membership_table(roles: RoleSetup):
