@@ -19,8 +19,10 @@ for several max_jobs, counting the errors in the agent's log.
 
 Every process started here runs in its own session and is stopped by PID.
 
+(c) counts an agent that cannot start (its temporary server not up in time) as FAILED.
+
 Usage: python bench/bench_burst.py [--jobs 200] [--default-jobs 200]
-       [--default-max-jobs 4,8,16] [--quick] [--skip-prefect] [--skip-default]
+       [--default-max-jobs 4,8,16] [--quick] [--parts abc]
 """
 
 from __future__ import annotations
@@ -125,6 +127,24 @@ def line(label: str, b: _drain.Burst, load: float) -> str:
             + ("  TIMED OUT" if b.timed_out else ""))
 
 
+def prefect_line(pf: tuple[int, float, float, float, dict[str, int]], load: float) -> str:
+    n, t0, created, last, states = pf
+    done = states.get("COMPLETED", 0)
+    rate = done / (last - t0) if last > t0 else 0.0
+    return (f"  {'prefect process worker, limit ' + str(SLOTS):<34} {done:>4}/{n} "
+            f"completed in {last - t0:7.1f} s = {rate:6.2f} jobs/s  (creation "
+            f"{created - t0:5.1f} s; load {load:.1f}; states {states})")
+
+
+def default_lines(slots: int, b: _drain.Burst | str, load: float) -> str:
+    if isinstance(b, str):
+        return f"  max_jobs {slots:<25} FAILED (load {load:.1f}): {b}"
+    errs = ", ".join(f"{k} {v}" for k, v in b.log_errors.items() if v) or "none"
+    return (line(f"max_jobs {slots}", b, load) + f"\n      errors: {b.not_finished} not "
+            f"finished (states {b.states}); agent log: {errs}  -> "
+            f"{'CLEAN' if not b.error_count else 'ERRORS'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
@@ -133,13 +153,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900, help="per burst, seconds")
     parser.add_argument("--quick", action="store_true", help="60 jobs, 60 on the default "
                         "configuration")
-    parser.add_argument("--skip-prefect", action="store_true")
-    parser.add_argument("--skip-default", action="store_true")
+    parser.add_argument("--parts", default="abc", help="which of (a) (b) (c) to run")
     parser.add_argument("--time-limit", type=int, default=3600)
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.default_jobs = min(args.jobs, 60), min(args.default_jobs, 60)
     default_slots = [int(x) for x in args.default_max_jobs.split(",") if x]
+    parts = set(args.parts)
 
     _common.set_time_limit(args.time_limit)
     began = time.monotonic()
@@ -147,51 +167,59 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-burst-"))
     ok = False
     try:
-        with _common.prefect_server(tmp / "prefect-server-home") as api_url:
+        server = (_common.prefect_server(tmp / "prefect-server-home") if parts & set("ab")
+                  else contextlib.nullcontext(""))
+        with server as api_url:
+            rel = pf = None
+            if not api_url:  # (c) only: no server of ours
+                parts.discard("a")
+                parts.discard("b")
             for key in [k for k in os.environ if k.startswith(("PREFECT_", "RELAUNCH_"))]:
                 del os.environ[key]
             os.environ.update(_common.prefect_env(tmp / "prefect-client-home", api_url))
             import prefect
 
-            print(f"Prefect server {prefect.__version__} at {api_url} (PostgreSQL)", flush=True)
-            rel = relaunch_burst(tmp, "relaunch-pg", api_url, _common.temp_pg_database,
-                                 args.jobs, SLOTS, args.timeout)
-            rel_load = os.getloadavg()[0]
-            print(line(f"relaunch, max_jobs {SLOTS}, PG store", rel, rel_load), flush=True)
-            pf = None
-            if not args.skip_prefect:
+            if api_url:
+                print(f"Prefect server {prefect.__version__} at {api_url} (PostgreSQL)",
+                      flush=True)
+            if "a" in parts:
+                rel = relaunch_burst(tmp, "relaunch-pg", api_url, _common.temp_pg_database,
+                                     args.jobs, SLOTS, args.timeout)
+                rel_load = os.getloadavg()[0]
+                print(line(f"relaunch, max_jobs {SLOTS}, PG store", rel, rel_load),
+                      flush=True)
+            if "b" in parts:
                 pf = prefect_burst(tmp, api_url, args.jobs, args.timeout)
                 pf_load = os.getloadavg()[0]
-        defaults: list[tuple[int, _drain.Burst, float]] = []
-        if not args.skip_default:
-            for slots in default_slots:
-                b = relaunch_burst(tmp, f"default-{slots}", None, _common.temp_sqlite,
-                                   args.default_jobs, slots, args.timeout)
-                defaults.append((slots, b, os.getloadavg()[0]))
-                print(line(f"default config, max_jobs {slots}", b, defaults[-1][2]),
-                      flush=True)
+                print(prefect_line(pf, pf_load), flush=True)
+        defaults: list[tuple[int, _drain.Burst | str, float]] = []
+        for slots in default_slots if "c" in parts else []:
+            try:
+                b: _drain.Burst | str = relaunch_burst(
+                    tmp, f"default-{slots}", None, _common.temp_sqlite, args.default_jobs,
+                    slots, args.timeout)
+            except (RuntimeError, TimeoutError) as exc:  # the agent exited, or no warm-up
+                b = str(exc).splitlines()[0][:300]
+            defaults.append((slots, b, os.getloadavg()[0]))
+            print(default_lines(*defaults[-1]), flush=True)
         print()
         print(f"(a)/(b) burst of {args.jobs} trivial jobs, {SLOTS} slots, one Prefect "
               "server on PostgreSQL (first enqueue/creation -> last recorded end)")
-        print(line(f"relaunch agent, max_jobs {SLOTS}", rel, rel_load))
+        if rel is not None:
+            print(line(f"relaunch agent, max_jobs {SLOTS}", rel, rel_load))
         if pf is not None:
-            n, t0, created, last, states = pf
-            done = states.get("COMPLETED", 0)
-            rate = done / (last - t0) if last > t0 else 0.0
-            print(f"  {'prefect process worker, limit ' + str(SLOTS):<34} {done:>4}/{n} "
-                  f"completed in {last - t0:7.1f} s = {rate:6.2f} jobs/s  (creation "
-                  f"{created - t0:5.1f} s; load {pf_load:.1f}; states {states})")
+            print(prefect_line(pf, pf_load))
+        if rel is not None and pf is not None:
+            rate = pf[4].get("COMPLETED", 0) / (pf[3] - pf[1]) if pf[3] > pf[1] else 0.0
             ratio = rel.jobs_per_second / rate if rate else float("inf")
             print(f"  relaunch / prefect: x{ratio:.1f}  (target >= x{TARGET_RATIO:g}: "
                   f"{_common.verdict(ratio >= TARGET_RATIO)})")
         if defaults:
-            print(f"(c) default configuration (SQLite store, Prefect's temporary server), "
+            print(f"(c) default configuration (SQLite store, Prefect's temporary server, "
+                  f"startup timeout {_drain.EPHEMERAL_STARTUP_SECONDS} s), "
                   f"{args.default_jobs} jobs each")
-            for slots, b, load in defaults:
-                errs = ", ".join(f"{k} {v}" for k, v in b.log_errors.items() if v) or "none"
-                print(line(f"max_jobs {slots}", b, load))
-                print(f"      errors: {b.not_finished} not finished (states {b.states}); "
-                      f"agent log: {errs}  -> {'CLEAN' if not b.error_count else 'ERRORS'}")
+            for row in defaults:
+                print(default_lines(*row))
         ok = True
     finally:
         signal.alarm(0)
