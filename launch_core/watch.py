@@ -16,6 +16,9 @@ from launch_core.store import QueueStore
 from launch_core.store.states import CANCELLED, FAILED, FINISHED
 
 CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, holder)
+# Prefix of the events recording what a resource says of a run still going (a pending
+# reason...): `relaunch job status` shows the latest one.
+RESOURCE_NOTE = "resource: "
 STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
 
 
@@ -32,6 +35,7 @@ class RunWatch:
         request stops the run; a lost claim stops the watching (the run goes on)."""
         resource, item = launch.resource, launch.item
         offset, next_check = 0, time.monotonic() + CANCEL_CHECK_SECONDS
+        shown = ""
         while True:
             status = await asyncio.to_thread(resource.status, handle)
             text, offset = await asyncio.to_thread(resource.read_logs, handle, offset)
@@ -39,6 +43,11 @@ class RunWatch:
                 self.log(line)
             if status.done:
                 break
+            if status.message != shown:  # e.g. "waiting: 0/3 nodes have nvidia.com/gpu"
+                shown = status.message
+                if shown:
+                    self.log(f"job {item.id}: {shown}")
+                    await self._note(launch, f"{RESOURCE_NOTE}{shown}")
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + CANCEL_CHECK_SECONDS
                 if await self._cancel_requested(launch):

@@ -47,6 +47,8 @@ def status(job_id: int, as_json: bool = JsonOption) -> None:
     data = item_json(item, queue.name, position)
     if item.state == "queued":
         data["waiting"] = _why_waiting(store, item, queue.entity, queue.name)
+    if item.state in ("submitted", "running"):
+        data["resource_status"] = _resource_status(store, item)
     if as_json:
         print_json(data)
         return
@@ -57,6 +59,21 @@ def status(job_id: int, as_json: bool = JsonOption) -> None:
     typer.echo(f"  enqueued {ago(item.enqueued_at)}, duration {duration(item)}")
     if "waiting" in data:
         typer.echo(f"  waiting: {data['waiting']['summary']}")
+    if data.get("resource_status"):
+        typer.echo(f"  resource says: {data['resource_status']}")
+
+
+def _resource_status(store: QueueStore, item: QueueItem) -> str | None:
+    """What the resource last said of the run since it started (a pending reason)."""
+    from launch_core.watch import RESOURCE_NOTE
+
+    said = None
+    for event in store.events_for(item.id):
+        if event.from_state != event.to_state:
+            said = None  # a state change: earlier notes are about an earlier phase
+        elif event.message and event.message.startswith(RESOURCE_NOTE):
+            said = event.message[len(RESOURCE_NOTE):]
+    return said
 
 
 def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) -> dict[str, Any]:

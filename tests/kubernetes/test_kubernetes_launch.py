@@ -117,13 +117,21 @@ def test_eviction_requeues_with_same_run_id_and_cancel_deletes_the_job(
         relaunch, cli_store, kube_double, kube_env, docker_env, tmp_path):
     image = docker_env.base_image
     _queue(relaunch, "q", {"namespace": "work"})
+    _queue(relaunch, "big", GPU_CONFIG, {**GPU_VARS, "gpus": {"type": "integer",
+                                                               "maximum": 16}})
     evicted = _enqueue(relaunch, "q", image, sleep=120)
     cancelled = _enqueue(relaunch, "q", image, sleep=120)
-    config = _agent_config(tmp_path, "q", max_jobs=2)
+    pending = _enqueue(relaunch, "big", image, "-v", "gpus=12", "-v", "namespace=team-a")
+    config = _agent_config(tmp_path, "q", "big", max_jobs=3)
     agent = start_agent(kube_env, tmp_path / "agent.log", "-c", str(config), "--until-idle")
     first = f"relaunch-{cli_store.get_item(evicted).run_id}"
     other = f"relaunch-{cli_store.get_item(cancelled).run_id}"
     wait_for(lambda: kube_double.runs(first) and kube_double.runs(other), "both jobs to run")
+    # More GPUs than the cluster has: the scheduler's reason reaches `job status`.
+    wait_for(lambda: "resource says: waiting: 0/3 nodes are available: 3 Insufficient "
+             "nvidia.com/gpu" in relaunch("job", "status", str(pending)).out,
+             "the pending reason in job status")
+    assert relaunch("job", "cancel", str(pending)).code == 0
     kube_double.evict(first)
     assert relaunch("job", "cancel", str(cancelled)).code == 0
     assert agent.wait(timeout=120) == 0, (tmp_path / "agent.log").read_text()[-3000:]
