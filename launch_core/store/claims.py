@@ -20,6 +20,7 @@ from launch_core.store.states import (
     QUEUED,
     UNSUBMITTED,
 )
+from launch_core.store.unparsable import fail_unparsable, parsed, split
 
 DEFAULT_LEASE_SECONDS = 60.0
 SWEEPER = "sweeper"
@@ -63,7 +64,7 @@ SELECT * FROM claimed
 """)
 
 
-def _claim_order(item: QueueItem) -> tuple[int, float, int]:
+def _claim_order(item: Any) -> tuple[int, float, int]:  # a QueueItem or its row
     return (item.priority, item.enqueued_at, item.id)
 
 
@@ -87,15 +88,16 @@ class ClaimOps(StoreBase):
                 .order_by(items.c.priority, items.c.enqueued_at, items.c.id)
                 .limit(limit).with_for_update(skip_locked=True))
         with self._write() as conn:
-            rows = conn.execute(update(items).where(items.c.id.in_(head.scalar_subquery()))
-                                .values(state=CLAIMED, agent_id=agent_id,
-                                        claim_token=items.c.claim_token + 1, updated_at=now,
-                                        lease_expires_at=now + lease_seconds)
-                                .returning(*items.c)).all()
-            claimed = sorted((QueueItem.from_row(r) for r in rows), key=_claim_order)
-            self._events(conn, [{"item_id": i.id, "from_state": QUEUED, "to_state": CLAIMED,
-                                 "actor": agent_id} for i in claimed])
-        return claimed
+            rows = sorted(conn.execute(update(items)
+                                       .where(items.c.id.in_(head.scalar_subquery()))
+                                       .values(state=CLAIMED, agent_id=agent_id,
+                                               claim_token=items.c.claim_token + 1,
+                                               updated_at=now,
+                                               lease_expires_at=now + lease_seconds)
+                                       .returning(*items.c)).all(), key=_claim_order)
+            self._events(conn, [{"item_id": r.id, "from_state": QUEUED, "to_state": CLAIMED,
+                                 "actor": agent_id} for r in rows])
+            return parsed(self, conn, rows, agent_id)
 
     def _claim_postgres(self, agent_id: str, queue_ids: Sequence[int], limit: int,
                         lease_seconds: float) -> list[QueueItem]:
@@ -106,7 +108,11 @@ class ClaimOps(StoreBase):
         with self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = conn.execute(_PG_CLAIM, params).all()
-        return sorted((QueueItem.from_row(r) for r in rows), key=_claim_order)
+        claimed, unparsable = split(rows)
+        if unparsable:  # rare: the one round trip stays one when every spec parses
+            with self._write() as conn:
+                fail_unparsable(self, conn, unparsable, agent_id)
+        return sorted(claimed, key=_claim_order)
 
     def renew_leases(self, agent_id: str, claims: Mapping[int, int], *,
                      lease_seconds: float = DEFAULT_LEASE_SECONDS) -> RenewResult:
@@ -138,8 +144,8 @@ class ClaimOps(StoreBase):
             items.c.lease_expires_at < now).with_for_update(skip_locked=True))
         result = SweepResult([], [], [], [])
         with self._write() as conn:
-            for row in conn.execute(expired).all():
-                self._expire(conn, QueueItem.from_row(row), result, now)
+            for item in parsed(self, conn, conn.execute(expired).all(), SWEEPER):
+                self._expire(conn, item, result, now)
         return result
 
     def _expire(self, conn: Connection, item: QueueItem, result: SweepResult, now: float) -> None:
@@ -199,10 +205,9 @@ class ClaimOps(StoreBase):
                                 .values(agent_id=agent_id, lease_expires_at=now + lease_seconds,
                                         claim_token=items.c.claim_token + 1, updated_at=now)
                                 .returning(*items.c)).all()
-            adopted = [QueueItem.from_row(r) for r in rows]
-            self._events(conn, [{"item_id": i.id, "from_state": i.state, "to_state": i.state,
-                                 "actor": agent_id, "message": "re-adopted"} for i in adopted])
-        return adopted
+            self._events(conn, [{"item_id": r.id, "from_state": r.state, "to_state": r.state,
+                                 "actor": agent_id, "message": "re-adopted"} for r in rows])
+            return parsed(self, conn, rows, agent_id)
 
     def claim_item(self, item_id: int, agent_id: str, *,
                    lease_seconds: float = DEFAULT_LEASE_SECONDS) -> QueueItem:
@@ -229,8 +234,7 @@ class ClaimOps(StoreBase):
                 .with_for_update())
         released = []
         with self._write() as conn:
-            for row in conn.execute(held).all():
-                item = QueueItem.from_row(row)
+            for item in parsed(self, conn, conn.execute(held).all(), agent_id):
                 target = item.state
                 if item.state in UNSUBMITTED:
                     target = CANCELLED if item.cancel_requested else QUEUED
