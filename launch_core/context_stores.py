@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from launch_core.errors import InvalidInput, LaunchError
+from launch_core.masking import add_block_secrets
 
 SCHEMES = ("s3", "gs")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -82,6 +83,7 @@ class ContextStore(ABC):
 
     def __init__(self, location: StoreLocation, credentials: Any = None) -> None:
         self.location, self.credentials = location, credentials
+        add_block_secrets(credentials)  # a credentials block's keys are masked from now on
 
     def object_uri(self, digest: str, owner: str | None = None) -> str:
         """Where the tarball with sha256 ``digest`` (hex) is kept; with ``owner``, a

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from launch_core.errors import InvalidInput
+from launch_core.masking import add_block_secrets
 
 BLOCK_ENV = "RELAUNCH_AWS_CREDENTIALS_BLOCK"  # an AwsCredentials block's name
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -66,6 +67,7 @@ def _session(block: str | None, profile: str | None) -> Any:
         raise InvalidInput(f"{BLOCK_ENV}: AwsCredentials blocks need the aws extra: "
                            "pip install 'relaunch[aws]'")
     credentials = asyncio.run(import_target("prefect_aws:AwsCredentials").aload(block))
+    add_block_secrets(credentials)  # its keys are masked wherever they would show
     return credentials.get_boto3_session()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.errors import ConfigError, InvalidInput
+from launch_core.masking import add_block_secrets
 from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus
 from launch_core.resources.vertex_request import (
     VertexOptions,
@@ -202,6 +203,7 @@ def _credentials(settings: VertexSettings) -> tuple[Any, str | None]:
         from prefect_gcp import GcpCredentials
 
         block = GcpCredentials.load(settings.block)
+        add_block_secrets(block)  # its key is masked wherever it would show
         return block.get_credentials_from_service_account(), block.project
     if settings.plain_http:
         from google.auth.credentials import AnonymousCredentials
