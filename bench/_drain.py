@@ -28,10 +28,12 @@ EPHEMERAL_STARTUP_SECONDS = "120"
 SLEEP_JOB = "import sys,time\ntime.sleep(float(sys.argv[1]))\n"
 # What counts as an error in an agent's log (one count per matching line).
 LOG_ERRORS = {
-    "HTTP 503": re.compile(r"\b503\b"),
+    "HTTP 503": re.compile(r"503 Service Unavailable|status code 503"),
     "database is locked": re.compile(r"database is locked"),
     "flow run failed/crashed": re.compile(r"in state '?(Failed|Crashed)"),
     "traceback": re.compile(r"^Traceback "),
+    "lease lost (swept)": re.compile(r"lost job \d+"),
+    "job given back": re.compile(r"given back for another attempt"),
 }
 
 
@@ -46,6 +48,8 @@ class Burst:
     states: dict[str, int]
     log_errors: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
+    agent_cpu: float = 0.0    # CPU seconds of the agent process during the burst
+    server_cpu: float = 0.0   # CPU seconds of the Prefect server(s) during the burst
 
     @property
     def seconds(self) -> float:
@@ -125,6 +129,33 @@ def wait_ended(store: Any, ids: list[int], timeout: float, alive: Any) -> bool:
     return True
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (0 when gone)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds() -> float:
+    """CPU seconds of the Prefect servers this bench started (its own, or an agent's
+    temporary one): descendants whose command line runs a Prefect server."""
+    import os
+
+    total = 0.0
+    for pid, _ in _common.descendants(os.getpid()):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"prefect" in cmd and (b"server start" in cmd or b"uvicorn" in cmd):
+            total += cpu_seconds(pid)
+    return total
+
+
 def count_log_errors(log_path: Path) -> dict[str, int]:
     text = _common.log_tail(log_path, n=50_000_000)
     return {name: sum(1 for line in text.splitlines() if pattern.search(line))
@@ -149,11 +180,14 @@ def burst(store: Any, work: Path, url: str, api_url: str | None, *, jobs: int,
         if not wait_ended(store, warm, warmup_timeout, alive):
             raise TimeoutError(f"warm-up job not ended after {warmup_timeout:.0f} s: "
                                f"{_common.log_tail(log_path)}")
+        cpu0, server0 = cpu_seconds(proc.pid), server_cpu_seconds()
         t0 = time.time()
         ids = enqueue(store, fields, jobs)
         enqueued = time.time()
         ended = wait_ended(store, ids, timeout, alive)
+        cpu = (cpu_seconds(proc.pid) - cpu0, server_cpu_seconds() - server0)
     ends = [float(item.finished_at) for i in ids
             if (item := store.get_item(i)).finished_at is not None]
     return Burst(jobs, t0, enqueued, max(ends, default=t0), states_of(store, ids),
-                 count_log_errors(log_path), timed_out=not ended)
+                 count_log_errors(log_path), timed_out=not ended, agent_cpu=cpu[0],
+                 server_cpu=cpu[1])

@@ -61,8 +61,9 @@ def relaunch_burst(tmp: Path, label: str, api_url: str | None, make_db, jobs: in
 
 
 def prefect_burst(tmp: Path, api_url: str, jobs: int, timeout: float
-                  ) -> tuple[int, float, float, float, dict[str, int]]:
-    """(jobs, t0, created, last end_time, final state counts) of N flow runs."""
+                  ) -> tuple[int, float, float, float, dict[str, int], float]:
+    """(jobs, t0, created, last end_time, final state counts, server CPU seconds) of
+    N flow runs."""
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -108,32 +109,39 @@ def prefect_burst(tmp: Path, api_url: str, jobs: int, timeout: float
             _common.check_alive(worker, "worker", log_path)
 
         final_runs(create(1), 180, alive)  # warm-up: worker start-up and first poll
+        server0 = _drain.server_cpu_seconds()
         t0 = time.time()
         ids = create(jobs)
         created = time.time()
         runs = final_runs(ids, timeout, alive)
+        server_cpu = _drain.server_cpu_seconds() - server0
     states: dict[str, int] = {}
     for run in runs:
         name = run.state.type.value if run.state else "NONE"
         states[name] = states.get(name, 0) + 1
     ends = [r.end_time.timestamp() for r in runs if r.end_time is not None]
-    return jobs, t0, created, max(ends, default=t0), states
+    return jobs, t0, created, max(ends, default=t0), states, server_cpu
 
 
 def line(label: str, b: _drain.Burst, load: float) -> str:
     return (f"  {label:<34} {b.states.get('finished', 0):>4}/{b.jobs} finished in "
             f"{b.seconds:7.1f} s = {b.jobs_per_second:6.2f} jobs/s  (enqueue "
             f"{b.enqueued - b.t0:5.1f} s; load {load:.1f})"
-            + ("  TIMED OUT" if b.timed_out else ""))
+            + ("  TIMED OUT" if b.timed_out else "")
+            + f"\n      CPU per job: agent {b.agent_cpu / b.jobs * 1e3:.0f} ms, Prefect server "
+            f"{b.server_cpu / b.jobs * 1e3:.0f} ms")
 
 
-def prefect_line(pf: tuple[int, float, float, float, dict[str, int]], load: float) -> str:
-    n, t0, created, last, states = pf
+def prefect_line(pf: tuple[int, float, float, float, dict[str, int], float], load: float
+                 ) -> str:
+    n, t0, created, last, states, server_cpu = pf
     done = states.get("COMPLETED", 0)
     rate = done / (last - t0) if last > t0 else 0.0
     return (f"  {'prefect process worker, limit ' + str(SLOTS):<34} {done:>4}/{n} "
             f"completed in {last - t0:7.1f} s = {rate:6.2f} jobs/s  (creation "
-            f"{created - t0:5.1f} s; load {load:.1f}; states {states})")
+            f"{created - t0:5.1f} s; load {load:.1f}; states {states})\n      CPU per "
+            f"job: Prefect server {server_cpu / n * 1e3:.0f} ms (the flow run processes "
+            "not counted)")
 
 
 def default_lines(slots: int, b: _drain.Burst | str, load: float) -> str:
