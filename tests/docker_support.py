@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ import pytest
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
 from tests.prefect_server import free_port
-from tests.support import require_service, wait_for  # noqa: F401 (used by the tests)
+from tests.support import require_service, serving, wait_for  # noqa: F401 (used by the tests)
 
 BIN = Path(sys.executable).parent
 
@@ -163,35 +161,13 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server (AWS API emulator) on a free 127.0.0.1 port; stopped by PID."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    log = open(log_path, "wb")  # noqa: SIM115
     # The recorder lets tests see which AWS API calls reached the emulator.
     env = {**os.environ, "MOTO_ENABLE_RECORDING": "True",
            "MOTO_RECORDER_FILEPATH": str(log_path.parent / "recording.jsonl")}
-    proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=env)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited: {log_path.read_text()[-2000:]}")
-            try:
-                httpx.get(f"{url}/moto-api/", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not answer within 60 s") from None
-                time.sleep(0.2)
+    with serving([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], log_path,
+                 f"{url}/moto-api/", "moto_server", env=env):
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-        log.close()
 
 
 def moto_calls(moto_url: str) -> list[str]:

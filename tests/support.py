@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,3 +57,35 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def serving(cmd: list[str], log_path: Path, probe: str, name: str, *,
+            env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[None]:
+    """Run a test double's server (``cmd``, output to ``log_path``) until ``probe``
+    answers over HTTP; stop it by PID (SIGTERM, then SIGKILL) when done."""
+    import httpx
+
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited: {log_path.read_text()[-2000:]}")
+                try:
+                    httpx.get(probe, timeout=2)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} did not answer within 60 s") from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=20)

@@ -9,21 +9,17 @@ import io
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.docker_support import DockerEnv, aws_env
 from tests.kubernetes.kube_double import KubeDouble, running
 from tests.prefect_server import free_port
-from tests.support import require_service
+from tests.support import require_service, serving
 
 EMULATOR = Path(sys.executable).parent / "gcp-storage-emulator"
 # The stand-in executor's script: print the args, then succeed or fail; everything
@@ -43,33 +39,11 @@ def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         require_service("GCS emulator", "gcp-storage-emulator is not installed")
     folder = tmp_path_factory.mktemp("gcs")
     port = free_port()
-    log = open(folder / "emulator.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(binary), "start", "--host", "127.0.0.1", "--port", str(port),
-                             "--in-memory", "-q"], cwd=folder, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("gcp-storage-emulator exited: "
-                                   + (folder / "emulator.log").read_text()[-2000:])
-            try:
-                httpx.get(f"{url}/storage/v1/b", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gcp-storage-emulator did not answer in 60 s") from None
-                time.sleep(0.2)
+    with serving([str(binary), "start", "--host", "127.0.0.1", "--port", str(port),
+                  "--in-memory", "-q"], folder / "emulator.log", f"{url}/storage/v1/b",
+                 "gcp-storage-emulator", cwd=folder):
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture
