@@ -85,6 +85,8 @@ def show(name: str, entity: str | None = EntityOption, as_json: bool = JsonOptio
                f"prioritization={queue.definition.prioritization}")
     if queue.definition.description:
         typer.echo(queue.definition.description)
+    if queue.definition.allow_fields:  # guarded fields its admin allows (guardrails)
+        typer.echo(f"allowed guarded fields: {', '.join(queue.definition.allow_fields)}")
     print_json({"config": queue.definition.config,
                 "template_variables": queue_json(queue)["template_variables"]})
     table("pending", ["position", "job", "priority", "name", "enqueued"], [

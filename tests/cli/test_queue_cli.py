@@ -129,5 +129,6 @@ def test_allowed_fields_are_stored_and_shown(relaunch):
                     "--allow-field", "privileged", "--allow-field", "hostPath").code == 0
     assert relaunch("queue", "show", "q", "--json").json()["allow_fields"] == [
         "privileged", "hostPath"]
+    assert "allowed guarded fields: privileged, hostPath" in relaunch("queue", "show", "q").out
     assert relaunch("queue", "update", "q", "--allow-field", "").code == 0
     assert relaunch("queue", "show", "q", "--json").json()["allow_fields"] == []
