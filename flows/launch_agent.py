@@ -18,8 +18,9 @@ from launch_core.store import QueueItem
 
 # The most concurrent jobs (max_jobs) one agent runs on Prefect's temporary server
 # (no PREFECT_API_URL: a server on SQLite started by the agent's process) without
-# errors, from bench/bench_burst.py (c): bursts on the default configuration with
-# max_jobs 4, 8 and 16 (2 cores). Above it the agent warns when it starts.
+# errors. bench/bench_burst.py (c), 60-job bursts on the default configuration, 2
+# cores under load 9-12: max_jobs 4 clean; 8: a 503 (job given back); 16: 503s and
+# leases swept (flow runs crashed). Above it the agent warns when it starts.
 TEMPORARY_SERVER_MAX_JOBS = 4
 SIZING_DOC = "docs/operations.md#sizing-the-prefect-server"
 
