@@ -1,9 +1,11 @@
 """Which Kubernetes cluster and namespace a run goes to, and an API client for it.
 
 The cluster comes from the queue config's ``configFile``/``context`` when it names
-either, else from the agent's own service account when the agent runs in a cluster
-(KUBERNETES_SERVICE_HOST/PORT set and a token file present), else from the kube
-config (KUBECONFIG or ~/.kube/config, its current context).
+either, else from the prefect-kubernetes ``KubernetesClusterConfig`` block the agent's
+RELAUNCH_KUBE_CLUSTER_CONFIG_BLOCK names, else from the agent's own service account
+when the agent runs in a cluster (KUBERNETES_SERVICE_HOST/PORT set and a token file
+present), else from the kube config (KUBECONFIG or ~/.kube/config, its current
+context).
 
 The namespace, first found: the manifest's ``metadata.namespace``, the queue config's
 ``namespace``, the agent's own namespace in a cluster, the kube context's, ``default``.
@@ -15,10 +17,11 @@ imports without the ``kubernetes`` extra.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +33,8 @@ T = TypeVar("T")
 # unusual mounts point elsewhere with this variable.
 SERVICE_ACCOUNT_DIR_ENV = "RELAUNCH_KUBE_SERVICE_ACCOUNT_DIR"
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# The KubernetesClusterConfig block (prefect-kubernetes) an agent reaches its cluster with.
+BLOCK_ENV = "RELAUNCH_KUBE_CLUSTER_CONFIG_BLOCK"
 
 
 @dataclass(frozen=True)
@@ -39,18 +44,28 @@ class ClusterChoice:
 
     config_file: str | None = None
     context: str | None = None
+    block: str | None = field(default_factory=lambda: os.environ.get(BLOCK_ENV) or None)
 
     def as_handle(self) -> dict[str, str | None]:
-        return {"config_file": self.config_file, "context": self.context}
+        return {"config_file": self.config_file, "context": self.context,
+                "block": self.block}
 
     @classmethod
     def from_handle(cls, handle: dict[str, Any]) -> ClusterChoice:
-        return cls(handle.get("config_file"), handle.get("context"))
+        return cls(handle.get("config_file"), handle.get("context"), handle.get("block"))
+
+    @property
+    def chosen_by_queue(self) -> bool:
+        return self.config_file is not None or self.context is not None
+
+    @property
+    def uses_block(self) -> bool:
+        return self.block is not None and not self.chosen_by_queue
 
     @property
     def in_cluster(self) -> bool:
         """Whether the agent's service account is used (nothing chosen, in a pod)."""
-        return self.config_file is None and self.context is None and in_cluster()
+        return not self.chosen_by_queue and self.block is None and in_cluster()
 
 
 def service_account_dir() -> Path:
@@ -88,6 +103,13 @@ def resolve_namespace(manifest: dict[str, Any], queue_namespace: str | None,
 
 def context_namespace(cluster: ClusterChoice) -> str | None:
     """The namespace of the kube config's context (chosen or current), if it sets one."""
+    if cluster.uses_block:
+        kube_config, context = cluster_block(cluster.block or "")
+        wanted = context or kube_config.get("current-context")
+        for entry in kube_config.get("contexts") or []:
+            if entry.get("name") == wanted:
+                return (entry.get("context") or {}).get("namespace") or None
+        return None
     path = kube_config_path(cluster.config_file)
     if not Path(path.split(os.pathsep)[0]).is_file():
         return None
@@ -115,7 +137,11 @@ async def api_client(cluster: ClusterChoice) -> Any:
 
     configuration = client.Configuration()
     try:
-        if cluster.in_cluster:
+        if cluster.uses_block:
+            kube_config, context = cluster_block(cluster.block or "")
+            await config.load_kube_config_from_dict(
+                kube_config, context=context, client_configuration=configuration)
+        elif cluster.in_cluster:
             folder = service_account_dir()
             config.incluster_config.InClusterConfigLoader(
                 token_filename=str(folder / "token"),
@@ -130,12 +156,35 @@ async def api_client(cluster: ClusterChoice) -> Any:
                                           client_configuration=configuration,
                                           persist_config=False)
     except (config.ConfigException, yaml.YAMLError, OSError) as exc:
-        where = "configFile/context" if cluster.config_file or cluster.context else \
-            "in-cluster service account or kube config"
+        where = ("configFile/context" if cluster.chosen_by_queue else
+                 f"the block {cluster.block!r} ({BLOCK_ENV})" if cluster.uses_block else
+                 "in-cluster service account or kube config")
         raise InvalidInput(f"kubernetes: no usable cluster configuration ({where}): "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                            ) from None
     return client.ApiClient(configuration)
+
+
+@functools.cache
+def cluster_block(name: str) -> tuple[dict[str, Any], str | None]:
+    """The kube config and context of the KubernetesClusterConfig block ``name``; its
+    credentials (tokens, keys, passwords) are masked wherever they would show."""
+    from launch_core.masking import add_secret
+    from launch_core.plugins import has_module, import_target
+
+    if not has_module("prefect_kubernetes"):
+        raise InvalidInput(f"{BLOCK_ENV}: KubernetesClusterConfig blocks need the kubernetes "
+                           "extra: pip install 'relaunch[kubernetes]'")
+    try:
+        block = import_target("prefect_kubernetes:KubernetesClusterConfig").load(name)
+    except ValueError as exc:
+        raise InvalidInput(f"{BLOCK_ENV}: {str(exc).splitlines()[0]}") from None
+    kube_config = dict(block.config)
+    for user in kube_config.get("users") or []:
+        for key, value in (user.get("user") or {}).items():
+            if key in ("token", "password", "client-key-data"):
+                add_secret(value)
+    return kube_config, block.context_name
 
 
 class KubernetesApiError(LaunchError):

@@ -100,3 +100,28 @@ def test_an_api_server_that_does_not_answer_leaves_the_run_running(tmp_path):
     assert (status.state, status.message) == (
         "running", "kubernetes: API server unreachable: ClientConnectorError")
     assert KubernetesResource().read_logs(handle, 5) == ("", 5)
+
+
+def test_a_kubernetes_cluster_config_block_reaches_the_cluster(
+        kube_double, docker_env, prefect_api, tmp_path, monkeypatch):
+    """prefect-kubernetes' KubernetesClusterConfig block, saved in the session's Prefect
+    server, names the cluster (no KUBECONFIG); its token is masked from then on."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect_kubernetes import KubernetesClusterConfig
+
+    from launch_core.masking import mask
+
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config either
+    kube_config = json.loads(kube_double.kubeconfig(tmp_path / "kc.json", "block-ns").read_text())
+    monkeypatch.setenv("RELAUNCH_KUBE_CLUSTER_CONFIG_BLOCK", "relaunch-test-cluster")
+    job = _job(tmp_path, docker_env.base_image, {})
+    with temporary_settings({PREFECT_API_URL: prefect_api}):
+        KubernetesClusterConfig(config=kube_config, context_name="double").save(
+            "relaunch-test-cluster", overwrite=True)
+        resource = KubernetesResource()
+        handle = resource.submit(job)
+    assert list(kube_double.objects("jobs")) == [("block-ns", job.ref.name)]  # its namespace
+    assert handle["block"] == "relaunch-test-cluster"  # another agent reaches it the same way
+    assert mask("Bearer double-token") == "Bearer ***"
+    resource.cancel(handle, 5)
