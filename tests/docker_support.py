@@ -170,10 +170,17 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def moto_calls(moto_url: str) -> list[str]:
-    """The X-Amz-Target of every request moto's server recorded (then reset)."""
-    text = httpx.get(f"{moto_url}/moto-api/recorder/download-recording", timeout=30).text
+def reset_moto_calls(moto_url: str) -> None:
+    """Forget what moto's server recorded so far (other tests' calls, large S3 bodies
+    among them), without reading it."""
     httpx.post(f"{moto_url}/moto-api/recorder/reset-recording", timeout=30)
+
+
+def moto_calls(moto_url: str) -> list[str]:
+    """The X-Amz-Target of every request moto's server recorded since the last reset
+    (then reset)."""
+    text = httpx.get(f"{moto_url}/moto-api/recorder/download-recording", timeout=30).text
+    reset_moto_calls(moto_url)
     calls = []
     for line in text.splitlines():
         if line.strip():

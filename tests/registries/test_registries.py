@@ -25,6 +25,7 @@ from tests.docker_support import (
     enqueue,
     moto_calls,
     registry_tags,
+    reset_moto_calls,
     run_agent,
     write_agent_config,
     write_code,
@@ -111,7 +112,7 @@ def test_ecr_registry_gets_token_from_moto_and_pushes(
         tmp_path / "launch-config.yaml", names.queue,
         builder={"type": "docker", "base-image": docker_env.base_image},
         registry={"type": "ecr", "uri": names.destination(docker_env.registry)})
-    moto_calls(moto_server)  # reset the recording
+    reset_moto_calls(moto_server)
     agent = run_agent(relaunch, config, env=aws_env(moto_server))
     assert agent.code == 0, agent.err[-3000:]
     item = cli_store.get_item(job)
@@ -152,7 +153,7 @@ def test_ecr_auth_against_moto_gives_user_aws_and_a_password(moto_server, monkey
     registry = EcrRegistry("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
                            credentials=boto3.session.Session())
     assert registry.region == "us-east-1"
-    moto_calls(moto_server)
+    reset_moto_calls(moto_server)
     auth = registry.auth()
     assert auth.username == "AWS"
     assert auth.password

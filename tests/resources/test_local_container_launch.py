@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.docker_support import (
     containers_of,
     create_queue,
@@ -104,49 +106,28 @@ def test_second_launch_skips_build_and_a_removed_image_is_pulled_back(
     assert docker_env.client.images.list(name=image), "the resource should have pulled it"
 
 
-def _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path, queue_config):
-    code = write_code(tmp_path / "job")
-    create_queue(relaunch, names.queue, names, queue_config)
-    job = enqueue(relaunch, names.queue, code)
-    agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
-    assert agent.code == 0, agent.err[-3000:]
-    item = cli_store.get_item(job)
-    assert (item.state, item.stage) == ("failed", "agent")
-    assert item.handle is None
-    assert containers_of(docker_env, names, job) == []
-    assert registry_tags(docker_env.registry, names.repository) == []  # nothing built
-    return item
-
-
-def test_privileged_option_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
-    item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path, {"privileged": True})
-    assert "'privileged' is not allowed" in item.reason
-
-
-def test_volumes_option_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
-    item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path,
-                            {"volumes": {"/": {"bind": "/host", "mode": "rw"}}})
-    assert "'volumes' is not allowed" in item.reason
-
-
-def test_unknown_network_is_rejected_at_merge(relaunch, cli_store, docker_env, names, tmp_path):
+@pytest.mark.parametrize(("option", "message"), [
+    ({"privileged": True}, "option 'privileged' is not allowed"),
+    ({"volumes": {"/": {"bind": "/host", "mode": "rw"}}}, "option 'volumes' is not allowed"),
     # none (the default), host and bridge (W&B's default, asked for explicitly) are allowed
-    item = _failed_at_agent(relaunch, cli_store, docker_env, names, tmp_path,
-                            {"network": "container:other"})
-    assert "option 'network': 'container:other' is not allowed" in item.reason
+    ({"network": "container:other"}, "option 'network': 'container:other' is not allowed"),
+])
+def test_a_forbidden_option_in_the_queue_config_is_refused_at_queue_create(
+        relaunch, option, message):
+    result = relaunch("queue", "create", "q", "-r", "local-container",
+                      "--config", json.dumps(option))
+    assert result.code == 2 and message in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert relaunch("queue", "list", "--json").json() == []  # nothing stored
 
 
-def test_forbidden_option_from_resource_args_is_rejected_at_merge(
-        relaunch, cli_store, docker_env, names, tmp_path):
+def test_a_forbidden_option_from_resource_args_is_refused_at_launch(relaunch, names, tmp_path):
     code = write_code(tmp_path / "job")
     create_queue(relaunch, names.queue, names)
-    job = enqueue(relaunch, names.queue, code, "-R",
-                  json.dumps({"local-container": {"cap_add": ["SYS_ADMIN"]}}))
-    agent = run_agent(relaunch, _config(tmp_path, docker_env, names))
-    assert agent.code == 0, agent.err[-3000:]
-    item = cli_store.get_item(job)
-    assert (item.state, item.stage) == ("failed", "agent")
-    assert "'cap_add' is not allowed" in item.reason
+    result = relaunch("launch", "-q", names.queue, "--code", str(code), "-R",
+                      json.dumps({"local-container": {"cap_add": ["SYS_ADMIN"]}}))
+    assert result.code == 2 and "option 'cap_add' is not allowed" in result.err
+    assert relaunch("job", "list", "--json").json() == []  # nothing enqueued
 
 
 def test_failing_build_fails_at_stage_build_with_last_build_lines(
