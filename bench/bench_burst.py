@@ -211,8 +211,9 @@ def main() -> int:
             defaults.append((slots, b, os.getloadavg()[0]))
             print(default_lines(*defaults[-1]), flush=True)
         print()
-        print(f"(a)/(b) burst of {args.jobs} trivial jobs, {SLOTS} slots, one Prefect "
-              "server on PostgreSQL (first enqueue/creation -> last recorded end)")
+        if rel is not None or pf is not None:
+            print(f"(a)/(b) burst of {args.jobs} trivial jobs, {SLOTS} slots, one Prefect "
+                  "server on PostgreSQL (first enqueue/creation -> last recorded end)")
         if rel is not None:
             print(line(f"relaunch agent, max_jobs {SLOTS}", rel, rel_load))
         if pf is not None:
