@@ -50,7 +50,8 @@ def audit_store(store: StoreBase, *, live_after: float | None = None) -> Audit:
     report.items = len(rows)
     for row in rows:
         moves = history.get(row.id, [])
-        submitted = Counter(to for _, to, _ in moves)[SUBMITTED]
+        # Transitions into submitted (a note on a submitted item is not a submission).
+        submitted = Counter(to for before, to, _ in moves if before != to)[SUBMITTED]
         if submitted > row.resume_count + 1:
             report.resubmitted.append(f"item {row.id}: {submitted} submitted events for "
                                       f"{row.resume_count + 1} run(s)")

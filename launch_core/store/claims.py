@@ -134,9 +134,12 @@ class ClaimOps(StoreBase):
     def sweep_expired(self, *, now: float | None = None) -> SweepResult:
         """Handle items whose lease expired (their agent is gone).
 
-        Unsubmitted ones go back to ``queued`` (attempts+1; ``failed`` after
-        max_attempts; ``cancelled`` if a cancel was requested). Submitted/running
-        ones lose their agent and become re-adoptable; they are never resubmitted.
+        Unsubmitted ones go back to ``queued`` (``cancelled`` if a cancel was
+        requested). One that was ``building`` counts an attempt (``failed`` after
+        max_attempts): its launch may be what killed the agent. One only ``claimed``
+        does not: nothing of it had started, and agents killed for other reasons must
+        not use up a job's attempts. Submitted/running ones lose their agent and
+        become re-adoptable; they are never resubmitted.
         """
         now = self.clock() if now is None else now
         expired = (select(items).where(
@@ -155,7 +158,13 @@ class ClaimOps(StoreBase):
             self._move(conn, item, item.state, SWEEPER, f"{lost}; awaiting re-adoption", base)
             result.orphaned.append(item.id)
             return
-        ended = self._another_attempt(conn, item, SWEEPER, lost, now, None)
+        if item.state == CLAIMED and not item.cancel_requested:
+            ended = self._move(conn, item, QUEUED, SWEEPER, f"{lost} (claimed only: not "
+                               "counted as an attempt)", {"agent_id": None,
+                                                          "lease_expires_at": None,
+                                                          "updated_at": now})
+        else:
+            ended = self._another_attempt(conn, item, SWEEPER, lost, now, None)
         {CANCELLED: result.cancelled, FAILED: result.failed}.get(
             ended.state, result.requeued).append(item.id)
 

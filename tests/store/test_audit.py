@@ -46,6 +46,14 @@ def test_two_submissions_of_one_run_and_a_move_out_of_a_final_state_are_found(
     assert len(report.illegal) == 1  # running -> submitted is not a lifecycle move
 
 
+def test_notes_on_a_submitted_item_are_not_submissions(store: QueueStore) -> None:
+    item, agent = _claimed(store)
+    store.transition(item.id, "submitted", actor=agent.id, claim=item.claim, handle={"a": 1})
+    for _ in range(3):
+        _event(store, item.id, "submitted", "submitted")  # "re-adopted", lease notes...
+    assert audit_store(store).problems == []
+
+
 def test_an_active_item_held_by_a_dead_agent_is_found(store: QueueStore) -> None:
     item, agent = _claimed(store)
     assert audit_store(store, live_after=0).dead_holders == []

@@ -192,8 +192,11 @@ def test_sweep_requeues_an_unsubmitted_item_with_one_more_attempt(
     result = timed_store.sweep_expired(now=clock.now + 61)
     assert result.requeued == [item.id]
     swept = timed_store.get_item(item.id)
+    # Only a launch that had started (building) counts: a claimed item's agent may have
+    # died of anything.
+    counted = 1 if state == "building" else 0
     assert (swept.state, swept.attempts, swept.agent_id, swept.lease_expires_at) == (
-        "queued", 1, None, None)
+        "queued", counted, None, None)
     last = timed_store.events_for(item.id)[-1]
     assert (last.from_state, last.to_state, last.actor) == (state, "queued", "sweeper")
     assert "lost-agent" in (last.message or "")
@@ -206,10 +209,12 @@ def test_sweep_fails_an_item_once_it_has_used_max_attempts(
     item = timed_store.enqueue(queue, spec(), max_attempts=3)
     for attempt in (1, 2):
         timed_store.claim("a", [queue.id], lease_seconds=10)
+        timed_store.transition(item.id, "building", actor="a")
         clock.advance(11)
         assert timed_store.sweep_expired().requeued == [item.id]
         assert timed_store.get_item(item.id).attempts == attempt
     timed_store.claim("a", [queue.id], lease_seconds=10)
+    timed_store.transition(item.id, "building", actor="a")
     clock.advance(11)
     result = timed_store.sweep_expired()
     assert (result.requeued, result.failed) == ([], [item.id])
@@ -315,3 +320,16 @@ def test_release_does_not_requeue_an_item_whose_cancel_was_requested(
     timed_store.release("leaving")
     assert timed_store.get_item(item.id).state == "cancelled"
     assert timed_store.claim("next", [queue.id]) == []
+
+
+def test_agents_lost_while_an_item_is_only_claimed_never_use_up_its_attempts(
+        timed_store: QueueStore, clock: FakeClock) -> None:
+    queue = make_queue(timed_store)
+    item = timed_store.enqueue(queue, spec(), max_attempts=3)
+    for _ in range(5):  # more agent losses than attempts
+        timed_store.claim("a", [queue.id], lease_seconds=10)
+        clock.advance(11)
+        assert timed_store.sweep_expired().requeued == [item.id]
+    swept = timed_store.get_item(item.id)
+    assert (swept.state, swept.attempts) == ("queued", 0)
+    assert "not counted as an attempt" in (timed_store.events_for(item.id)[-1].message or "")
