@@ -83,11 +83,17 @@ class BuilderConfig(_Section):
         return None if value is None else normalise_destination(value)
 
     @model_validator(mode="after")
-    def _check_kaniko(self) -> BuilderConfig:
-        if self.type == "kaniko":  # its keys: build-context-store, secret-name/-key...
-            from launch_core.builders.kaniko_job import check_settings
+    def _check_builder_settings(self) -> BuilderConfig:
+        """The chosen builder checks its own keys (kaniko: build-context-store...)."""
+        if self.type:
+            from launch_core.errors import MissingExtra
+            from launch_core.plugins import load_class
 
-            check_settings(self)
+            try:
+                builder = load_class("builder", self.type)
+            except MissingExtra:
+                return self  # the agent, which builds with it, names the missing extra
+            builder.check_settings(self)
         return self
 
 

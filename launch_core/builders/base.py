@@ -54,6 +54,11 @@ class Builder(ABC):
 
     name: str
 
+    @classmethod  # noqa: B027 (an optional hook)
+    def check_settings(cls, settings: BuilderConfig) -> None:
+        """Raise ValueError naming the key when the agent's ``builder`` section cannot
+        drive this builder; called when the agent config loads. Nothing by default."""
+
     @abstractmethod
     def build(self, request: BuildRequest) -> BuildResult:
         """Return the image to run. Raises BuildFailed with the build's last lines."""

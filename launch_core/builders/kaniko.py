@@ -30,7 +30,7 @@ import tarfile
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launch_core.builders.base import BuildRequest, BuildResult
 from launch_core.builders.docker import BUILD_CONTEXT_LIMIT, DockerBuilder
@@ -39,8 +39,10 @@ from launch_core.builders.kaniko_job import (
     DEFAULT_KANIKO_IMAGE,
     DOCKERFILE,
     KanikoBuild,
-    check_settings,
     docker_config_secret,
+)
+from launch_core.builders.kaniko_job import (
+    check_settings as check_kaniko_settings,
 )
 from launch_core.builders.kaniko_run import run_build_job
 from launch_core.context_stores import ContextStore, S3Store, StoreError, open_store, s3_endpoint
@@ -49,12 +51,19 @@ from launch_core.registries.base import Registry
 from launch_core.registries.oci_api import registry_scheme
 from launch_core.store.blobs import pack_directory
 
+if TYPE_CHECKING:
+    from launch_core.config import BuilderConfig
+
 
 class KanikoBuilder(DockerBuilder):
     """Builds code and git jobs with a kaniko Job; skips cached tags."""
 
     name = "kaniko"
     poll_interval = 2.0  # seconds between looks at the build Job and its log
+
+    @classmethod
+    def check_settings(cls, settings: BuilderConfig) -> None:
+        check_kaniko_settings(settings)  # build-context-store, secret-name/-key...
 
     def build(self, request: BuildRequest) -> BuildResult:
         if request.item.spec.image is None:
@@ -65,13 +74,12 @@ class KanikoBuilder(DockerBuilder):
         result = super().build(request)
         return replace(result, pushed=True) if result.built else result
 
-    @staticmethod
-    def _settings(request: BuildRequest) -> Any:
+    def _settings(self, request: BuildRequest) -> Any:
         settings = request.settings
         if settings is None:
             raise InvalidInput("kaniko builder: needs the agent's builder section")
         try:
-            check_settings(settings)
+            self.check_settings(settings)
         except ValueError as exc:
             raise InvalidInput(f"builder.{exc}") from None
         return settings
