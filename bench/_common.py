@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -287,3 +288,25 @@ def prefect_server(home: Path, timeout: float = 120.0,
                     raise RuntimeError(f"prefect server not healthy after {timeout:.0f} s")
                 time.sleep(0.5)
             yield api
+
+
+@contextlib.contextmanager
+def bench_run(prefix: str, time_limit: int) -> Iterator[Path]:
+    """One bench run: the time limit (set_time_limit), a work directory (removed after
+    a run that succeeded, kept and named after one that did not), and at the end the
+    wall time and the machine's facts."""
+    set_time_limit(time_limit)
+    began = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    ok = False
+    try:
+        yield tmp
+        ok = True
+    finally:
+        signal.alarm(0)
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"failed: logs kept in {tmp}", file=sys.stderr)
+        print(f"total wall time {time.monotonic() - began:.0f} s (limit {time_limit} s); "
+              f"all started processes stopped; at the end: {machine()}", flush=True)

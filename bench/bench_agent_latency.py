@@ -30,11 +30,8 @@ import io
 import json
 import os
 import random
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,50 +324,38 @@ def main() -> int:
     parser.add_argument("--prefect-samples", type=int, default=15)
     args = parser.parse_args()
 
-    _common.set_time_limit(TIME_LIMIT)
     began = time.monotonic()
     print(f"bench_agent_latency  ({_common.machine()})", flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-agent-"))
-    ok = False
-    try:
-        with _common.prefect_server(tmp / "prefect-server-home") as api_url:
-            # This process is a Prefect client too (run_deployment): same server, own home.
-            for key in [k for k in os.environ if k.startswith(("PREFECT_", "RELAUNCH_"))]:
-                del os.environ[key]
-            os.environ.update(_common.prefect_env(tmp / "prefect-client-home", api_url))
-            import prefect
-            from prefect.settings import (
-                PREFECT_WORKER_PREFETCH_SECONDS,
-                PREFECT_WORKER_QUERY_SECONDS,
-            )
+    with (_common.bench_run("relaunch-bench-agent-", TIME_LIMIT) as tmp,
+          _common.prefect_server(tmp / "prefect-server-home") as api_url):
+        # This process is a Prefect client too (run_deployment): same server, own home.
+        for key in [k for k in os.environ if k.startswith(("PREFECT_", "RELAUNCH_"))]:
+            del os.environ[key]
+        os.environ.update(_common.prefect_env(tmp / "prefect-client-home", api_url))
+        import prefect
+        from prefect.settings import (
+            PREFECT_WORKER_PREFETCH_SECONDS,
+            PREFECT_WORKER_QUERY_SECONDS,
+        )
 
-            query = float(PREFECT_WORKER_QUERY_SECONDS.value())
-            prefetch = float(PREFECT_WORKER_PREFETCH_SECONDS.value())
-            print(f"Prefect server {prefect.__version__} at {api_url} (database: PostgreSQL); "
-                  f"server up after {time.monotonic() - began:.0f} s", flush=True)
-            results: dict[str, list[Sample]] = {}
-            for label, make_db in (("sqlite", _common.temp_sqlite),
-                                   ("postgresql", _common.temp_pg_database)):
-                with make_db() as url:
-                    results[label], _ = bench_relaunch(label, url, tmp, api_url,
-                                                       args.samples, time_bound=90)
-                print(f"[{label}] {len(results[label])} samples done at "
-                      f"{time.monotonic() - began:.0f} s", flush=True)
-            prefect_samples = bench_prefect(tmp, api_url, args.prefect_samples,
-                                            time_bound=250, query_seconds=query)
-            print(f"[prefect-worker] {len(prefect_samples)} samples done at "
+        query = float(PREFECT_WORKER_QUERY_SECONDS.value())
+        prefetch = float(PREFECT_WORKER_PREFETCH_SECONDS.value())
+        print(f"Prefect server {prefect.__version__} at {api_url} (database: PostgreSQL); "
+              f"server up after {time.monotonic() - began:.0f} s", flush=True)
+        results: dict[str, list[Sample]] = {}
+        for label, make_db in (("sqlite", _common.temp_sqlite),
+                               ("postgresql", _common.temp_pg_database)):
+            with make_db() as url:
+                results[label], _ = bench_relaunch(label, url, tmp, api_url,
+                                                   args.samples, time_bound=90)
+            print(f"[{label}] {len(results[label])} samples done at "
                   f"{time.monotonic() - began:.0f} s", flush=True)
-            print()
-            report(results, prefect_samples, query, prefetch, prefect.__version__)
-        ok = True
-    finally:
-        signal.alarm(0)
-        if ok:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"failed: logs kept in {tmp}", file=sys.stderr)
-    print(f"total wall time {time.monotonic() - began:.0f} s (limit {TIME_LIMIT} s); "
-          f"all started processes stopped; at the end: {_common.machine()}", flush=True)
+        prefect_samples = bench_prefect(tmp, api_url, args.prefect_samples,
+                                        time_bound=250, query_seconds=query)
+        print(f"[prefect-worker] {len(prefect_samples)} samples done at "
+              f"{time.monotonic() - began:.0f} s", flush=True)
+        print()
+        report(results, prefect_samples, query, prefetch, prefect.__version__)
     return 0
 
 

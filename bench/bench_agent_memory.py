@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -137,12 +134,8 @@ def main() -> int:
     if args.quick:
         args.late = min(args.late, 300)
 
-    _common.set_time_limit(args.time_limit)
-    began = time.monotonic()
     print(f"bench_agent_memory  ({_common.machine()})", flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-memory-"))
-    ok = False
-    try:
+    with _common.bench_run("relaunch-bench-memory-", args.time_limit) as tmp:
         with _common.prefect_server(tmp / "prefect-server-home") as api_url, \
                 _common.temp_pg_database() as url:
             found = run(tmp, api_url, url, args.early, args.late, args.timeout)
@@ -158,15 +151,6 @@ def main() -> int:
         print(f"  after {args.early} jobs {early:.1f} MB, after {args.late} jobs {late:.1f} "
               f"MB: ratio {late / early:.3f}  (target within {GROWTH_BUDGET:.0%}: "
               f"{_common.verdict(abs(growth) <= GROWTH_BUDGET)})")
-        ok = True
-    finally:
-        signal.alarm(0)
-        if ok:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"failed: logs kept in {tmp}", file=sys.stderr)
-    print(f"total wall time {time.monotonic() - began:.0f} s; all started processes "
-          f"stopped; at the end: {_common.machine()}", flush=True)
     return 0
 
 

@@ -31,11 +31,8 @@ import argparse
 import contextlib
 import io
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -169,12 +166,8 @@ def main() -> int:
     default_slots = [int(x) for x in args.default_max_jobs.split(",") if x]
     parts = set(args.parts)
 
-    _common.set_time_limit(args.time_limit)
-    began = time.monotonic()
     print(f"bench_burst  ({_common.machine()})", flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-burst-"))
-    ok = False
-    try:
+    with _common.bench_run("relaunch-bench-burst-", args.time_limit) as tmp:
         server = (_common.prefect_server(tmp / "prefect-server-home") if parts & set("ab")
                   else contextlib.nullcontext(""))
         with server as api_url:
@@ -229,15 +222,6 @@ def main() -> int:
                   f"{args.default_jobs} jobs each")
             for row in defaults:
                 print(default_lines(*row))
-        ok = True
-    finally:
-        signal.alarm(0)
-        if ok:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"failed: logs kept in {tmp}", file=sys.stderr)
-    print(f"total wall time {time.monotonic() - began:.0f} s; all started processes "
-          f"stopped; at the end: {_common.machine()}", flush=True)
     return 0
 
 

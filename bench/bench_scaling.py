@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -72,15 +69,11 @@ def main() -> int:
         args.jobs = min(args.jobs, 150)
     counts = [int(x) for x in args.agents.split(",") if x]
 
-    _common.set_time_limit(args.time_limit)
-    began = time.monotonic()
     print(f"bench_scaling  ({_common.machine()}); {args.jobs} trivial jobs per drain, "
           f"max_jobs {args.max_jobs} per agent, {args.repeat} drain(s) per configuration",
           flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix="relaunch-bench-scaling-"))
     rows: list[tuple[int, float, list[float], bool]] = []
-    ok = False
-    try:
+    with _common.bench_run("relaunch-bench-scaling-", args.time_limit) as tmp:
         with _common.prefect_server(tmp / "prefect-server-home") as api_url:
             for n in counts:
                 rates, loads, checks = [], [], True
@@ -105,15 +98,6 @@ def main() -> int:
                   f"speed-up x{speedup:.2f} vs {rows[0][0]} (linear: x{n / rows[0][0]:g})  "
                   f"exactly once {_common.verdict(checks)}  load after: "
                   + ", ".join(f"{x:.1f}" for x in loads))
-        ok = True
-    finally:
-        signal.alarm(0)
-        if ok:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"failed: logs kept in {tmp}", file=sys.stderr)
-    print(f"total wall time {time.monotonic() - began:.0f} s; all started processes "
-          f"stopped; at the end: {_common.machine()}", flush=True)
     return 0 if all(row[3] for row in rows) else 1
 
 
