@@ -49,6 +49,17 @@ class DockerEnv:
     base_image: str = "relaunch/python:bookworm"
 
 
+@pytest.fixture
+def agents() -> Iterator[list]:
+    """Agent processes a test starts; any still running are killed by PID at the end."""
+    started: list = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def docker_env() -> DockerEnv:
     """The Docker daemon and registries (skip locally / fail in CI when absent)."""

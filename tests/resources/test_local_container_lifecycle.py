@@ -7,9 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from tests.docker_support import (
     containers_of,
@@ -21,17 +18,6 @@ from tests.docker_support import (
     write_agent_config,
     write_code,
 )
-
-
-@pytest.fixture
-def agents() -> Iterator[list]:
-    """Agent processes a test starts; any still running are killed by PID at the end."""
-    started: list = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 def _config(tmp_path, docker_env, names, **extra):

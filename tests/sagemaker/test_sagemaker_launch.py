@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,17 +45,6 @@ def queue(relaunch) -> str:
                       json.dumps(QUEUE_CONFIG), "--template-variables", json.dumps(VARS))
     assert result.code == 0, result.err
     return name
-
-
-@pytest.fixture
-def agents() -> Iterator[list]:
-    """Agent processes a test starts; any still running are killed by PID at the end."""
-    started: list = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 def _agent_config(tmp_path, queue: str, **extra) -> str:

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,17 +39,6 @@ def queue(relaunch) -> str:
                       "--template-variables", json.dumps(GPUS))
     assert result.code == 0, result.err
     return name
-
-
-@pytest.fixture
-def agents() -> Iterator[list]:
-    """Agent processes a test starts; any still running are killed by PID at the end."""
-    started: list = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 def _enqueue(relaunch, queue: str, *extra: str) -> int:
