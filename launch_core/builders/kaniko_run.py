@@ -5,13 +5,13 @@ Secret), stream its pod's log into the job's log until it ends, delete both.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from launch_core.builders.base import BuildFailed
 from launch_core.builders.kaniko_job import BUILD_LABEL, CONTAINER, KanikoBuild, kaniko_job
+from launch_core.resources.kube_client import ignore, raw_json
 
 TAIL_LINES = 15
 Log = Callable[[str], None]
@@ -22,22 +22,15 @@ def run_build_job(cluster: Any, build: KanikoBuild, secret: dict[str, Any] | Non
     """Create the build Job (and Secret), stream its log, delete both. Raises
     BuildFailed with the reason and the log's last lines when the build fails."""
     from launch_core.resources import kube_guardrails
-    from launch_core.resources.kube_client import api_client
+    from launch_core.resources.kube_client import KubernetesApiError, run_session
 
     manifest = kaniko_job(build)
     kube_guardrails.validate_schema(manifest)
-
-    async def session() -> None:
-        async with await api_client(cluster) as api:
-            await _run(api, build, manifest, secret, log, interval)
-
-    from kubernetes_asyncio.client import ApiException
-
     try:
-        asyncio.run(session())
-    except ApiException as exc:
-        raise BuildFailed(f"image build failed: kaniko Job {build.namespace}/{build.name}: "
-                          f"{_api_error(exc)}") from None
+        run_session(cluster, lambda api: _run(api, build, manifest, secret, log, interval),
+                    {"kind": "kaniko Job", "name": build.name, "namespace": build.namespace})
+    except KubernetesApiError as exc:
+        raise BuildFailed(f"image build failed: {exc}") from None
 
 
 async def _run(api: Any, build: KanikoBuild, manifest: dict[str, Any],
@@ -48,16 +41,16 @@ async def _run(api: Any, build: KanikoBuild, manifest: dict[str, Any],
     batch: Any = client.BatchV1Api(api)
     try:
         if secret is not None:
-            await _ignore(409, core.create_namespaced_secret(build.namespace, secret))
-        await _ignore(409, batch.create_namespaced_job(build.namespace, manifest,
-                                                       _preload_content=False))
+            await ignore(409, core.create_namespaced_secret(build.namespace, secret))
+        await ignore(409, raw_json(batch.create_namespaced_job(build.namespace, manifest,
+                                                               _preload_content=False)))
         log(f"kaniko Job {build.namespace}/{build.name} building {build.image}")
         await _watch(core, batch, build, log, interval)
     finally:
-        await _ignore(404, batch.delete_namespaced_job(
+        await ignore(404, batch.delete_namespaced_job(
             build.name, build.namespace, propagation_policy="Foreground"))
         if secret is not None:
-            await _ignore(404, core.delete_namespaced_secret(
+            await ignore(404, core.delete_namespaced_secret(
                 secret["metadata"]["name"], build.namespace))
 
 
@@ -68,15 +61,14 @@ async def _watch(core: Any, batch: Any, build: KanikoBuild, log: Log,
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     shown, partial, waiting = 0, "", ""
     while True:
-        response = await _ignore(404, batch.read_namespaced_job(
-            build.name, build.namespace, _preload_content=False))
-        if response is None:
+        job = await ignore(404, raw_json(batch.read_namespaced_job(
+            build.name, build.namespace, _preload_content=False)))
+        if job is None:
             raise BuildFailed("image build failed: the kaniko Job disappeared")
-        job = dict(await response.json())
-        listed = await core.list_namespaced_pod(
+        listed = await raw_json(core.list_namespaced_pod(
             build.namespace, label_selector=f"{BUILD_LABEL}={build.name}",
-            _preload_content=False)
-        pods = sorted((await listed.json()).get("items") or [],
+            _preload_content=False))
+        pods = sorted(listed.get("items") or [],
                       key=lambda p: p.get("metadata", {}).get("creationTimestamp", ""))
         text = await _pod_log(core, pods[-1]) if pods else ""
         status = run_status(job, pods, CONTAINER)
@@ -103,26 +95,6 @@ async def _watch(core: Any, batch: Any, build: KanikoBuild, log: Log,
 
 async def _pod_log(core: Any, pod: dict[str, Any]) -> str:
     meta = pod.get("metadata") or {}
-    text = await _ignore((400, 404), core.read_namespaced_pod_log(
+    text = await ignore((400, 404), core.read_namespaced_pod_log(
         meta.get("name"), meta.get("namespace"), container=CONTAINER))
     return str(text or "")
-
-
-async def _ignore(statuses: int | tuple[int, ...], call: Awaitable[Any]) -> Any:
-    """``await call``; None when the API answers with one of ``statuses``."""
-    from kubernetes_asyncio.client import ApiException
-
-    try:
-        return await call
-    except ApiException as exc:
-        if exc.status in ((statuses,) if isinstance(statuses, int) else statuses):
-            return None
-        raise
-
-
-def _api_error(exc: Any) -> str:
-    try:
-        detail = json.loads(exc.body).get("message", "")
-    except (TypeError, ValueError, AttributeError):
-        detail = ""
-    return f"{exc.status} {exc.reason}: {detail}".rstrip(": ")[:300]
