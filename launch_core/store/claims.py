@@ -158,24 +158,24 @@ class ClaimOps(StoreBase):
             self._move(conn, item, item.state, SWEEPER, f"{lost}; awaiting re-adoption", base)
             result.orphaned.append(item.id)
             return
-        if item.state == CLAIMED and not item.cancel_requested:
-            ended = self._move(conn, item, QUEUED, SWEEPER, f"{lost} (claimed only: not "
-                               "counted as an attempt)", {"agent_id": None,
-                                                          "lease_expires_at": None,
-                                                          "updated_at": now})
-        else:
-            ended = self._another_attempt(conn, item, SWEEPER, lost, now, None)
+        counted = item.state != CLAIMED  # nothing of a claimed item had started
+        why = lost if counted else f"{lost} (claimed only: not counted as an attempt)"
+        ended = self._another_attempt(conn, item, SWEEPER, why, now, None, counted=counted)
         {CANCELLED: result.cancelled, FAILED: result.failed}.get(
             ended.state, result.requeued).append(item.id)
 
     def _another_attempt(self, conn: Connection, item: QueueItem, actor: str, why: str,
-                         now: float, claim: Claim | None) -> QueueItem:
-        """An unsubmitted item goes back to ``queued`` with attempts+1 (``failed`` after
-        max_attempts, ``cancelled`` if a cancel was requested)."""
+                         now: float, claim: Claim | None, *, counted: bool = True
+                         ) -> QueueItem:
+        """An unsubmitted item goes back to ``queued`` with attempts+1 unless not
+        ``counted`` (``failed`` after max_attempts, ``cancelled`` if a cancel was
+        requested)."""
         base: dict[str, Any] = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
         if item.cancel_requested:
             return self._move(conn, item, CANCELLED, actor, why,
                               {**base, "finished_at": now}, claim)
+        if not counted:
+            return self._move(conn, item, QUEUED, actor, why, base, claim)
         if item.attempts + 1 >= item.max_attempts:
             return self._move(conn, item, FAILED, actor, why, {
                 **base, "attempts": item.attempts + 1, "finished_at": now, "stage": "agent",
