@@ -194,6 +194,8 @@ class LocalContainerResource(Resource):
             client.images.pull(repository, tag=tag or "latest", auth_config=auth)
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
+        """The container's state; while the Docker daemon does not answer (restarting,
+        say), still running: a daemon restart does not fail the runs it watches."""
         import docker
 
         try:
@@ -201,6 +203,8 @@ class LocalContainerResource(Resource):
         except docker.errors.NotFound:
             return RunStatus("failed", None, "container disappeared before its result "
                              "was recorded")
+        except Exception as exc:  # noqa: BLE001 - sorted by _unreachable
+            return RunStatus("running", None, _unreachable(exc))
         state = container.attrs["State"]
         if state.get("Status") in ("created", "running", "restarting", "paused"):
             return RunStatus("running")
@@ -218,6 +222,9 @@ class LocalContainerResource(Resource):
                 stdout=True, stderr=True)
         except docker.errors.NotFound:  # removed: its output was saved by cleanup()
             return read_log_file(handle["log"], offset) if "log" in handle else ("", offset)
+        except Exception as exc:  # noqa: BLE001 - daemon away: read on at the next poll
+            _unreachable(exc)
+            return "", offset
         return data[offset:].decode("utf-8", errors="replace"), len(data)
 
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
@@ -229,8 +236,10 @@ class LocalContainerResource(Resource):
     def cleanup(self, handle: dict[str, Any]) -> None:
         """Save the container's output to the run's log file, then remove it."""
         import docker
+        import requests
 
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError,
+                                 requests.exceptions.ConnectionError):
             container = self._docker().containers.get(handle["container_id"])
             if "log" in handle:
                 Path(handle["log"]).write_bytes(container.logs(stdout=True, stderr=True))
@@ -242,3 +251,15 @@ class LocalContainerResource(Resource):
 
             self._client = docker.from_env()
         return self._client
+
+
+def _unreachable(exc: Exception) -> str:
+    """What to tell users while the Docker daemon does not answer; anything else is
+    raised again."""
+    import docker
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectionError) or (
+            isinstance(exc, docker.errors.APIError) and exc.is_server_error()):
+        return f"docker daemon unreachable: {type(exc).__name__}"
+    raise exc
