@@ -6,7 +6,8 @@ Usage: python _fault_cli.py STAGE DIR relaunch-args...
 
 STAGE is where every job's pipeline pauses: ``claimed`` (before its config is
 resolved), ``building`` (after its build), ``pushing`` (after its push), ``submitted``
-(after the resource started the run, before ``submitted`` is recorded), ``ending``
+(after the resource started the run, before ``submitted`` is recorded: the ``submit``
+of every resource in launch_core.plugins is paused), ``ending``
 (after the run ended, before its end is recorded); anything else: no pause. At the
 pause the pipeline writes DIR/reached (the agent's pid) and waits, without blocking
 the agent's event loop, until DIR/go exists.
@@ -24,8 +25,7 @@ from typing import Any
 
 from launch_core.cli.main import main
 from launch_core.pipeline import JobPipeline
-from launch_core.resources.local_container import LocalContainerResource
-from launch_core.resources.local_process import LocalProcessResource
+from launch_core.plugins import BACKENDS, import_target
 
 DIR = Path(sys.argv[2])
 
@@ -80,8 +80,9 @@ def install(stage: str) -> None:
     elif stage == "pushing":
         JobPipeline.push = _after(JobPipeline.push)  # type: ignore[method-assign]
     elif stage == "submitted":
-        for cls in (LocalProcessResource, LocalContainerResource):
-            cls.submit = _after_sync(cls.submit)  # type: ignore[method-assign]
+        for plugin in BACKENDS["resource"].values():
+            cls = import_target(plugin.target)
+            cls.submit = _after_sync(cls.submit)
     elif stage == "ending":
         JobPipeline._record_end = _before(JobPipeline._record_end)  # type: ignore[method-assign]
 

@@ -7,38 +7,29 @@ recorded), ``running``, ``ending`` (the run ended, its end not yet recorded); th
 pauses there (bench/_fault_cli.py), except at ``running`` (the job runs for a while).
 Faults: ``kill-9`` and ``sigterm`` (then a new agent), ``store-restart`` (the same
 agent goes on), ``prefect-down`` (the Prefect server stopped for a while, then
-restarted; the same agent goes on). "Once" is counted from the job's own side effect:
-a local process appends a line per run to a marker file; a local container's starts
-are counted by the Docker daemon's events for the run's container.
+restarted; the same agent goes on). "Once" is counted from the job's own side effect,
+per resource (bench/_fault_targets.py): a local process appends a line per run to a
+marker file; a local container's starts are counted by the Docker daemon's events;
+the cloud resources' runs are counted at their test doubles (bench/_fault_doubles.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench._fault_targets import Driver, Target, local_container, local_process
 
 POINTS = ("claimed", "building", "pushing", "submitted", "running", "ending")
 FAULT_CLI = Path(__file__).with_name("_fault_cli.py")
 ENTITY = "faults"
-JOB_SECONDS = 4.0
-# The job: one line per run appended to <dir>/<item id>.log, then a few seconds' work.
-JOB = ("import os,sys,time\n"
-       "d=sys.argv[1]\n"
-       "if d!='-':\n"
-       "  fd=os.open(os.path.join(d,os.environ['RELAUNCH_ITEM_ID']+'.log'),"
-       "os.O_WRONLY|os.O_CREAT|os.O_APPEND)\n"
-       "  os.write(fd,(os.environ['RELAUNCH_RUN_ID']+'\\n').encode())\n"
-       "  os.close(fd)\n"
-       "print('run',os.environ['RELAUNCH_RUN_ID'],flush=True)\n"
-       "time.sleep(float(sys.argv[2]))\n")
 
 
 @dataclass
@@ -60,7 +51,8 @@ class Cell:
 @dataclass
 class Rig:
     """Where cells run: a store, an environment for agents (Prefect server, data dir,
-    entity), a work directory, and the fault actions this rig can perform."""
+    entity), a work directory, the resources' targets (local-process and
+    local-container unless given) and the fault actions this rig can perform."""
 
     relaunch: str  # the relaunch console script
     env: dict[str, str]
@@ -71,64 +63,80 @@ class Rig:
     prefect_down: Callable[[float], None] | None = None  # stop for N s, then start
     lease: float = 5.0
     agents: list[subprocess.Popen[bytes]] | None = None
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    def target(self, resource: str) -> Target:
+        if resource not in self.targets:
+            if resource == "local-process":
+                self.targets[resource] = local_process()
+            elif resource == "local-container":
+                self.targets[resource] = local_container(self.image)
+            else:
+                raise ValueError(f"no target for {resource!r} in this rig")
+        return self.targets[resource]
 
     def run(self, resource: str, point: str, fault: str, timeout: float = 180) -> Cell:
-        cell = Cell(resource, point, fault)
+        cell, target = Cell(resource, point, fault), self.target(resource)
         cell_dir = self.work / f"{resource}-{point}-{fault}"
         (cell_dir / "pause").mkdir(parents=True)
         out = cell_dir / "out"
         out.mkdir()
-        queue = self._queue(resource)
+        queue = self._queue(target)
         config = cell_dir / "launch-config.yaml"
         config.write_text(f"queues: [{queue}]\nlease_seconds: {self.lease}\nmax_jobs: 2\n")
-        item = self._enqueue(queue, resource, out)
+        item = self._enqueue(queue, target, out)
+        driver = None if target.move is None else \
+            Driver(target.move, f"relaunch-{item.run_id}", hold=point == "running")
         pause = cell_dir / "pause"
-        first = self._agent(cell_dir, config, point if point != "running" else "none", pause)
-        since = self._reach(item.id, point, pause, first, timeout)
-        since = self._inject(fault, first, cell_dir, config, pause, since)
-        final = self._wait_end(item.id, timeout)
-        self._stop_agents()
-        cell.state, cell.recovery = final.state, max(0.0, float(final.finished_at) - since)
-        cell.runs = (self._container_starts(item.run_id, since - 600)
-                     if resource == "local-container" else _lines(out / f"{item.id}.log"))
+        env = {**self.env, **target.env}
+        try:
+            first = self._agent(cell_dir, config, point if point != "running" else "none",
+                                pause, env)
+            since = self._reach(item.id, point, pause, first, timeout)
+            if driver is not None:
+                driver.release()
+            since = self._inject(fault, first, cell_dir, config, pause, since, env)
+            final = self._wait_end(item.id, timeout)
+        finally:
+            self._stop_agents()
+            if driver is not None:
+                driver.stop()
+        cell.state, cell.recovery = final.state, max(0.0, float(final.finished_at or 0) - since)
+        cell.runs = target.runs(item, out, since)
         from launch_core.store.audit import audit_store
 
         cell.problems = sum(1 for p in audit_store(self.store).problems
                             if p.startswith(f"item {item.id}:"))
         if not cell.ok:
             cell.note = f"{final.state}: {final.reason or ''}"[:120]
+            if driver is not None and driver.errors:
+                cell.note += f"; driver: {driver.errors[-1]}"[:120]
         return cell
 
     # --- steps --------------------------------------------------------------------
 
-    def _queue(self, resource: str) -> str:
+    def _queue(self, target: Target) -> str:
         from launch_core.api import create_queue
         from launch_core.errors import Conflict
 
-        name = f"f-{resource}"
+        name = f"f-{target.resource}"
         try:
-            create_queue(self.store, name, resource, entity=ENTITY)
+            create_queue(self.store, name, target.resource, entity=ENTITY, config=target.config)
         except Conflict:
             pass
         return name
 
-    def _enqueue(self, queue: str, resource: str, out: Path) -> Any:
+    def _enqueue(self, queue: str, target: Target, out: Path) -> Any:
         from launch_core.api import launch
 
-        if resource == "local-container":  # the marker is counted from docker's events
-            fields = {"image": self.image, "entry_point": ["python3", "-c", JOB],
-                      "args": ["-", str(JOB_SECONDS)]}
-        else:
-            fields = {"image": "faults/none:latest", "entry_point": [sys.executable, "-c", JOB],
-                      "args": [str(out), str(JOB_SECONDS)]}
-        return launch(self.store, queue, fields, entity=ENTITY)
+        return launch(self.store, queue, target.fields(out), entity=ENTITY)
 
     def _agent(self, cell_dir: Path, config: Path, point: str, pause: Path,
-               ) -> subprocess.Popen[bytes]:
+               env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = open(cell_dir / f"agent-{len(self.agents or [])}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, str(FAULT_CLI), point, str(pause), "launch-agent", "-c",
-             str(config)], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+             str(config)], env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True, cwd=cell_dir)
         self.agents = [*(self.agents or []), proc]
         return proc
@@ -148,13 +156,13 @@ class Rig:
             time.sleep(0.1)
 
     def _inject(self, fault: str, agent: subprocess.Popen[bytes], cell_dir: Path,
-                config: Path, pause: Path, since: float) -> float:
+                config: Path, pause: Path, since: float, env: dict[str, str]) -> float:
         """Apply ``fault``; returns when recovery began (the time the new agent
         started, or the fault ended)."""
         if fault in ("kill-9", "sigterm"):
             agent.send_signal(signal.SIGKILL if fault == "kill-9" else signal.SIGTERM)
             agent.wait(timeout=60)
-            self._agent(cell_dir, config, "none", pause)
+            self._agent(cell_dir, config, "none", pause, env)
             return time.time()
         if fault == "store-restart":
             assert self.restart_store is not None
@@ -195,25 +203,6 @@ class Rig:
                 proc.kill()
                 proc.wait(timeout=10)
         self.agents = []
-
-    @staticmethod
-    def _container_starts(run_id: str, since: float) -> int:
-        """Starts of the run's container, from the Docker daemon's event log."""
-        found = subprocess.run(
-            ["docker", "events", "--since", str(int(since)), "--until", str(int(time.time())),
-             "--filter", "type=container", "--filter", "event=start",
-             "--filter", f"container=relaunch-{run_id}", "--format", "{{json .}}"],
-            capture_output=True, text=True, timeout=60, check=True)
-        return sum(1 for line in found.stdout.splitlines()
-                   if json.loads(line).get("Actor", {}).get("Attributes", {}).get("name")
-                   == f"relaunch-{run_id}")
-
-
-def _lines(path: Path) -> int:
-    try:
-        return len(path.read_text().splitlines())
-    except FileNotFoundError:
-        return 0
 
 
 def table(cells: list[Cell]) -> str:

@@ -1,15 +1,18 @@
 """The fault matrix (issue 12), printed as a table: for each resource that runs here
-(local-process, local-container) x each point of a job's launch (claimed, building,
+(local-process, local-container; kubernetes, sagemaker and vertex on their test
+doubles, see bench/_fault_doubles.py) x each point of a job's launch (claimed, building,
 pushing, submitted, running, ending) x each fault (agent kill -9, agent SIGTERM, queue
 store restart, Prefect server down for 30 s; with --docker-restart also a Docker
 daemon restart for local-container), one job: does it end once, ``finished``, and how
 long after recovery began (see bench/_faults.py for how "once" is counted).
 
 Starts its own PostgreSQL server (a private data dir and port, for the restarts) and
-its own Prefect server on it (stopped and started again for ``prefect-down``).
+its own Prefect server on it (stopped and started again for ``prefect-down``), and
+the test double of each cloud resource asked for (stopped afterwards).
 --docker-restart restarts the Docker daemon scripts/start-docker.sh started.
 
-Usage: python bench/bench_fault_matrix.py [--resources local-process,local-container]
+Usage: python bench/bench_fault_matrix.py [--resources local-process,local-container,
+       kubernetes,sagemaker,vertex]
        [--points claimed,...] [--faults kill-9,sigterm,store-restart,prefect-down]
        [--docker-restart]
 """
@@ -17,6 +20,7 @@ Usage: python bench/bench_fault_matrix.py [--resources local-process,local-conta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -25,11 +29,15 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _faults  # noqa: E402
+
+from bench import _fault_doubles  # noqa: E402
+from bench._fault_targets import Target  # noqa: E402
 
 PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
 FAULTS = ("kill-9", "sigterm", "store-restart", "prefect-down")
@@ -95,6 +103,40 @@ def restart_docker() -> None:
                    stdout=subprocess.DEVNULL, timeout=300)
 
 
+@contextlib.contextmanager
+def _serving(resource: str, tmp: Path, image: str) -> Iterator[Target | None]:
+    """A cloud resource's double (its target), or None for a local resource."""
+    if resource not in _fault_doubles.CLOUD:
+        yield None
+        return
+    registry = os.environ.get("RELAUNCH_TEST_REGISTRY", "127.0.0.1:5000")
+    with _fault_doubles.serving(resource, tmp / f"{resource}-double", image, registry) as target:
+        yield target
+
+
+def _cells(rig: _faults.Rig, resource: str, points: list[str], faults: list[str],
+           restart_store: Callable[[], None]) -> list[_faults.Cell]:
+    cells = []
+    for point in points:
+        for fault in faults:
+            if fault == "docker-restart" and resource != "local-container":
+                continue
+            if fault == "docker-restart":
+                rig.restart_store = restart_docker  # the same hook, for docker
+                cell = rig.run(resource, point, "store-restart")
+                cell.fault = "docker-restart"
+                rig.restart_store = restart_store
+            else:
+                try:
+                    cell = rig.run(resource, point, fault)
+                except Exception as exc:  # noqa: BLE001 - a failed cell, not a failed table
+                    cell = _faults.Cell(resource, point, fault, note=str(exc)[:160])
+            cells.append(cell)
+            print(f"  {resource}/{point}/{fault}: {'ok' if cell.ok else 'FAIL'} "
+                  f"{cell.recovery:.1f} s", flush=True)
+    return cells
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", default="local-process,local-container")
@@ -131,22 +173,11 @@ def main() -> int:
                 faults = args.faults.split(",") + (["docker-restart"] if args.docker_restart
                                                    else [])
                 for resource in args.resources.split(","):
-                    for point in args.points.split(","):
-                        for fault in faults:
-                            if fault == "docker-restart" and resource != "local-container":
-                                continue
-                            if fault == "docker-restart":
-                                rig.restart_store = restart_docker  # the same hook, for docker
-                                cell = rig.run(resource, point, "store-restart")
-                                cell.fault = "docker-restart"
-                                rig.restart_store = lambda: pg_ctl(data, "restart", "-m",
-                                                                   "fast", "-w")
-                            else:
-                                cell = rig.run(resource, point, fault)
-                            cells.append(cell)
-                            print(f"  {resource}/{point}/{fault}: "
-                                  f"{'ok' if cell.ok else 'FAIL'} {cell.recovery:.1f} s",
-                                  flush=True)
+                    with _serving(resource, tmp, args.image) as target:
+                        if target is not None:
+                            rig.targets[resource] = target
+                        cells += _cells(rig, resource, args.points.split(","), faults,
+                                        lambda: pg_ctl(data, "restart", "-m", "fast", "-w"))
                 store.dispose()
     finally:
         if server is not None:

@@ -4,19 +4,33 @@ its agent is killed with SIGKILL or stopped with SIGTERM, or the queue store res
 it must end once, ``finished``, counted from its own side effect (a marker line per
 run; for a container, the Docker daemon's start events) and the events audit. Real
 agents (bench/_fault_cli.py adds only the pause), a real Prefect server, PostgreSQL.
-The whole table (more faults, both resources) is bench/bench_fault_matrix.py."""
+The cloud resources' cells run against test doubles (bench/_fault_doubles.py): the
+Kubernetes double (kmock's emulator over HTTP plus a job controller running the pods'
+containers on the local Docker daemon), moto (AWS's emulator, in this process over
+HTTP) and the Vertex fake (a fake of Vertex AI's JobService REST API); there "once" is
+what reached the double (containers started and Jobs created, CreateTrainingJob
+requests, CustomJobs created). The whole table is bench/bench_fault_matrix.py."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench import _fault_doubles
 from bench._faults import POINTS, Rig, agent_env, table
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
+from tests.docker_support import DockerEnv
 from tests.flows.conftest import pg_ctl
+from tests.kubernetes.conftest import kube_double  # noqa: F401  (fixture)
+from tests.kubernetes.kube_double import KubeDouble
+from tests.sagemaker.conftest import sagemaker_moto  # noqa: F401  (fixture)
+from tests.sagemaker.moto_double import SageMakerDouble
+from tests.vertex.conftest import vertex_fake  # noqa: F401  (fixture)
+from tests.vertex.vertex_fake import VertexFake
 
 
 @pytest.fixture
@@ -53,4 +67,36 @@ def test_store_restarts_at_a_point_and_the_same_agent_ends_the_job_once(
     finally:
         rig._stop_agents()
         store.dispose()
+    assert cell.ok, table([cell])
+
+
+# The re-adoption cells of the cloud resources: the agent killed once the run exists at
+# the resource but before it is recorded submitted, and while the run is running.
+CLOUD_POINTS = ["submitted", "running"]
+
+
+@pytest.mark.parametrize("point", CLOUD_POINTS)
+def test_kubernetes_agent_killed_then_a_new_agent_ends_the_job_once(
+        rig: Rig, kube_double: KubeDouble, docker_env: DockerEnv,  # noqa: F811
+        tmp_path: Path, point: str) -> None:
+    rig.targets["kubernetes"] = _fault_doubles.kubernetes(kube_double, docker_env.base_image,
+                                                          tmp_path)
+    cell = rig.run("kubernetes", point, "kill-9")
+    assert cell.ok, table([cell])
+
+
+@pytest.mark.parametrize("point", CLOUD_POINTS)
+def test_sagemaker_agent_killed_then_a_new_agent_ends_the_job_once(
+        rig: Rig, sagemaker_moto: SageMakerDouble, point: str) -> None:  # noqa: F811
+    registry = os.environ.get("RELAUNCH_TEST_REGISTRY", "127.0.0.1:5000")
+    rig.targets["sagemaker"] = _fault_doubles.sagemaker(sagemaker_moto, registry)
+    cell = rig.run("sagemaker", point, "kill-9")
+    assert cell.ok, table([cell])
+
+
+@pytest.mark.parametrize("point", CLOUD_POINTS)
+def test_vertex_agent_killed_then_a_new_agent_ends_the_job_once(
+        rig: Rig, vertex_fake: VertexFake, point: str) -> None:  # noqa: F811
+    rig.targets["vertex"] = _fault_doubles.vertex(vertex_fake)
+    cell = rig.run("vertex", point, "kill-9")
     assert cell.ok, table([cell])
