@@ -22,6 +22,7 @@ from launch_core.resources.vertex_request import (
     label_value,
     to_proto,
 )
+from launch_core.resources.vertex_schema import check_custom_job
 
 # The agent's settings, relaunch's variable first (the first one set wins).
 ENDPOINT_ENV = "RELAUNCH_VERTEX_ENDPOINT"  # e.g. http://127.0.0.1:8089 for a local fake
@@ -85,12 +86,13 @@ class VertexResource(Resource):
 
     def validate(self, config: dict[str, Any], queue: Any = None) -> None:
         """The options, then the CustomJob they make against the API's schema (an
-        unknown or misspelt field is named), then the keys each worker pool needs."""
+        unknown or misspelt field is named; from a table of it, without importing the
+        client), then the keys each worker pool needs."""
         options: VertexOptions = self.parse_options(config)
         example = JobContext(run_id="example", item_id=0, entry_point=["sh"], args=[],
                              env={}, config=config, run_dir=Path("."), workdir=None,
                              image="example")
-        to_proto(custom_job_body(options, example))
+        check_custom_job(custom_job_body(options, example))
         check_pools(options.spec)
 
     def request(self, job: JobContext) -> dict[str, Any]:
