@@ -55,12 +55,16 @@ def _table() -> dict[str, Any]:
 def _message(value: Any, name: str, path: str) -> None:
     if name.startswith("google.protobuf."):
         return _well_known(value, name, path)
+    fields: dict[str, Field] = _table()["messages"][name]
+    by_json = {spec[0]: field for field, spec in fields.items()}
     if not isinstance(value, dict):
         if isinstance(value, (str, list, tuple)) and not value:
             return  # the parser iterates the keys of an object: nothing to iterate
+        if isinstance(value, (str, list, tuple)) and isinstance(value[0], str) \
+                and value[0] not in by_json and value[0] not in fields:
+            raise _Refused(f'Message type "{name}" has no field named "{value[0]}" at '
+                           f'"{path}"')  # ... as it iterates the characters or items
         raise _Refused(f"{name.rpartition('.')[2]} at {path} must be an object")
-    fields: dict[str, Field] = _table()["messages"][name]
-    by_json = {spec[0]: field for field, spec in fields.items()}
     seen: set[str] = set()
     for key, item in value.items():
         field = by_json.get(key) or (key if key in fields else None)
