@@ -56,11 +56,12 @@ def local_process() -> Target:
         lambda item, out, since: marker_lines(out / f"{item.id}.log"))
 
 
-def local_container(image: str | None) -> Target:
-    """A container's starts are counted by the Docker daemon's events."""
+def local_container(image: str | None, starts: Callable[[str, float], int]) -> Target:
+    """A container's starts, by ``starts(run id, since)`` (the Rig's, from the Docker
+    daemon's events)."""
     return Target("local-container", lambda out: {
         "image": image, "entry_point": ["python3", "-c", JOB], "args": ["-", str(JOB_SECONDS)]},
-        lambda item, out, since: container_starts(f"relaunch-{item.run_id}", since - 600))
+        lambda item, out, since: starts(item.run_id, since - 600))
 
 
 def marker_lines(path: Path) -> int:

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._fault_targets import Driver, Target, local_container, local_process
+from bench._fault_targets import (
+    Driver,
+    Target,
+    container_starts,
+    local_container,
+    local_process,
+)
 
 POINTS = ("claimed", "building", "pushing", "submitted", "running", "ending")
 FAULT_CLI = Path(__file__).with_name("_fault_cli.py")
@@ -70,7 +76,7 @@ class Rig:
             if resource == "local-process":
                 self.targets[resource] = local_process()
             elif resource == "local-container":
-                self.targets[resource] = local_container(self.image)
+                self.targets[resource] = local_container(self.image, self._container_starts)
             else:
                 raise ValueError(f"no target for {resource!r} in this rig")
         return self.targets[resource]
@@ -204,6 +210,10 @@ class Rig:
                 proc.wait(timeout=10)
         self.agents = []
 
+    def _container_starts(self, run_id: str, since: float) -> int:
+        """Starts of the run's container (a rig on another daemon counts its own)."""
+        return container_starts(f"relaunch-{run_id}", since)
+
 
 def table(cells: list[Cell]) -> str:
     """The matrix as text: one row per resource and point, one column per fault."""
@@ -223,6 +233,14 @@ def table(cells: list[Cell]) -> str:
             lines.append(f"FAIL {c.resource}/{c.point}/{c.fault}: state {c.state}, runs "
                          f"{c.runs}, audit problems {c.problems}; {c.note}")
     return "\n".join(lines)
+
+
+def report(cells: list[Cell], verdict: Callable[[bool], str]) -> int:
+    """Print the table and the closing line; the exit code (0: every cell ok)."""
+    print(table(cells))
+    passed = sum(c.ok for c in cells)
+    print(f"{passed}/{len(cells)} cells: job ended once, finished  {verdict(passed == len(cells))}")
+    return 0 if passed == len(cells) else 1
 
 
 def agent_env(base: dict[str, str], url: str, work: Path) -> dict[str, str]:

@@ -184,11 +184,7 @@ def main() -> int:
             server.stop()
         pg_ctl(data, "stop", "-m", "immediate")
         shutil.rmtree(data, ignore_errors=True)
-    print(_faults.table(cells))
-    passed = sum(c.ok for c in cells)
-    print(f"{passed}/{len(cells)} cells: job ended once, finished  "
-          f"{_common.verdict(passed == len(cells))}")
-    return 0 if passed == len(cells) else 1
+    return _faults.report(cells, _common.verdict)
 
 
 if __name__ == "__main__":
