@@ -22,11 +22,16 @@ async def _stage(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
 
 
 def _mask_exception(exc: BaseException | None) -> None:
-    """Mask secret values in the string arguments of ``exc`` and its causes."""
+    """Mask secret values in the string arguments and attributes of ``exc`` and its
+    causes (some build their message from attributes: docker's APIError quotes the
+    daemon's ``explanation``, which can hold a value the job's config carried)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         exc.args = tuple(mask(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        for name, value in list(vars(exc).items()):
+            if isinstance(value, str):
+                setattr(exc, name, mask(value))
         exc = exc.__cause__ or exc.__context__
 
 

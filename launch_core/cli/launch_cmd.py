@@ -104,6 +104,7 @@ def launch(
 
 
 def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
+    from launch_core.masking import mask_data
     from launch_core.request_preview import preview_request
 
     prepared = api.prepare_launch(store, queue, request.fields, entity=request.entity,
@@ -114,7 +115,7 @@ def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
               "spec": spec_json(prepared.spec)}
     body = preview_request(prepared)
     if body is not None:  # with an example run id (the real one is set at enqueue)
-        result["request"] = body
+        result["request"] = mask_data(body)  # ${ENV} values filled here are secrets
     typer.echo(json.dumps(result, indent=2))
 
 
