@@ -21,8 +21,8 @@ from pathlib import Path
 
 
 class PrivateDockerd:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, live_restore: bool = True) -> None:
+        self.root, self.live_restore = root, live_restore
         self.sock = root / "docker.sock"
         self.host = f"unix://{self.sock}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -39,7 +39,8 @@ class PrivateDockerd:
         self.proc = subprocess.Popen(
             ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
              "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "pid"),
-             "--iptables=false", "--ip-masq=false", "--bridge=none", "--live-restore"],
+             "--iptables=false", "--ip-masq=false", "--bridge=none",
+             *(["--live-restore"] if self.live_restore else [])],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         deadline = time.monotonic() + 60

@@ -8,7 +8,10 @@ The daemon is a private one (bench/_docker_daemon.py: its own socket and data ro
 else on it are left alone. The store is a fresh PostgreSQL database, the Prefect server
 a fresh one on PostgreSQL.
 
-Usage: python bench/bench_docker_restart.py [--points claimed,...]
+Usage: python bench/bench_docker_restart.py [--points claimed,...] [--no-live-restore]
+
+--no-live-restore: the daemon's default, which stops running containers when it stops;
+a job caught running then ends ``failed`` with its container's exit code (it ran once).
 """
 
 from __future__ import annotations
@@ -43,9 +46,11 @@ def main() -> int:
     parser.add_argument("--points", default=",".join(_faults.POINTS))
     parser.add_argument("--image", default=os.environ.get("RELAUNCH_TEST_BASE_IMAGE",
                                                           "relaunch/python:bookworm"))
+    parser.add_argument("--no-live-restore", action="store_true")
     args = parser.parse_args()
     print(_common.machine())
-    daemon = PrivateDockerd(Path(f"/var/tmp/relaunch-bench-docker-{uuid.uuid4().hex[:8]}"))
+    daemon = PrivateDockerd(Path(f"/var/tmp/relaunch-bench-docker-{uuid.uuid4().hex[:8]}"),
+                            live_restore=not args.no_live_restore)
     cells: list[_faults.Cell] = []
     server = None
     try:
