@@ -15,9 +15,14 @@ not a 422 from the cluster at run time.
   checks the final manifest again.
 - A queue's manifest, before the resource completes it, is checked ``partial``:
   required fields are left to the final manifest.
-- ``kubernetes-validate`` comes with the ``[kubernetes]`` extra and is imported only
-  here, when called. Without it the check is skipped (a CLI without the extra); the
-  agent, which runs Kubernetes jobs and so has the extra, always checks.
+- ``kubernetes-validate`` comes with the ``[kubernetes]`` extra. Without it the check
+  is skipped (a CLI without the extra); the agent, which runs Kubernetes jobs and so
+  has the extra, always checks.
+- A partial manifest (queue create, enqueue) of a kind in ``kube_schema_lite``'s
+  pre-extracted subset (a Job, and the kinds a custom resource's templates are
+  wrapped in) is checked with that subset, without importing kubernetes-validate nor
+  loading its full schema; the final manifest (dry-run, the agent's submit) is checked
+  with the full schema, loaded once per process.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from launch_core.errors import InvalidInput
+from launch_core.resources import kube_schema_lite
 
 JsonPath = tuple[str | int, ...]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -42,18 +48,16 @@ def validate_schema(manifest: dict[str, Any], *, partial: bool = False) -> None:
     sending it (a container's name, a Job's template...): required fields are not
     checked, unknown fields and wrong types are. Without ``kubernetes-validate`` (no
     ``[kubernetes]`` extra) nothing is checked here; the agent checks again."""
-    try:
-        import kubernetes_validate
-    except ImportError:
+    if kube_schema_lite.installed() is None:
         return
     api_version, kind = _kind(manifest)
-    document = {**manifest, "apiVersion": api_version, "kind": kind}
-    try:
-        _validate(document, (), 0, f"{api_version} {kind}", partial)
-    except kubernetes_validate.SchemaNotFoundError:
-        if _builtin_group(api_version):
-            raise InvalidInput(f"kind: {api_version} has no kind {kind!r}") from None
-        _validate_embedded(manifest, f"{api_version} {kind}", partial)
+    what = f"{api_version} {kind}"
+    if kube_schema_lite.schema_file(api_version, kind) is not None:
+        _validate({**manifest, "apiVersion": api_version, "kind": kind}, (), 0, what, partial)
+    elif _builtin_group(api_version):
+        raise InvalidInput(f"kind: {api_version} has no kind {kind!r}")
+    else:
+        _validate_embedded(manifest, what, partial)
 
 
 def format_path(path: JsonPath) -> str:
@@ -127,12 +131,17 @@ def _is_pod_template(node: Any) -> bool:
 def _validate(document: dict[str, Any], prefix: JsonPath, depth: int, what: str,
               partial: bool) -> None:
     """Raise InvalidInput for the first error of ``document`` that counts; its path
-    drops ``depth`` keys, then goes under ``prefix``. Raises SchemaNotFoundError."""
-    for error in _validator(document["apiVersion"], document["kind"]).iter_errors(document):
+    drops ``depth`` keys, then goes under ``prefix``. A partial manifest (queue create,
+    enqueue) is checked with the pre-extracted subset when it has the kind."""
+    api_version, kind = document["apiVersion"], document["kind"]
+    checker = (partial and kube_schema_lite.validator(api_version, kind)
+               or _validator(api_version, kind))
+    for error in checker.iter_errors(document):
         if _unfilled_macro(error.instance) or (partial and error.validator == "required"):
             continue
         where = format_path((*prefix, *tuple(error.absolute_path)[depth:], *_field(error)))
-        raise InvalidInput(f"{where}: {_reason(error)} (Kubernetes {_version()[0]} "
+        version = (kube_schema_lite.installed() or ("?",))[0].rpartition(".")[0]
+        raise InvalidInput(f"{where}: {_reason(error)} (Kubernetes {version} "
                            f"schema of {what})")
 
 
