@@ -13,6 +13,7 @@ from pydantic import computed_field
 
 from launch_core.errors import InvalidInput
 from launch_core.resources.base import JobContext, Options
+from launch_core.resources.sagemaker_shapes import request_shape
 
 # Keys a queue must give (W&B's runner refuses a job without them, at run time).
 REQUIRED = ("RoleArn", "OutputDataConfig", "ResourceConfig", "StoppingCondition")
@@ -77,12 +78,13 @@ def camel(key: str) -> str:
 def normalise(config: dict[str, Any]) -> dict[str, Any]:
     """The config with its keys as the API spells them: ``volume_size_in_gb`` ->
     ``VolumeSizeInGB``, nested too, but not the keys of the user's maps (Environment,
-    HyperParameters...). snake_case keys are matched against botocore's model of
-    CreateTrainingJob, loaded only then. Raises InvalidInput when two keys name the
-    same field (``role_arn`` and ``RoleArn``)."""
+    HyperParameters...). snake_case keys are matched against the member names of
+    CreateTrainingJob's shapes (``sagemaker_shapes``, a table taken from botocore's
+    model, so botocore is not loaded here). Raises InvalidInput when two keys name
+    the same field (``role_arn`` and ``RoleArn``)."""
     if not _has_snake_key(config):
         return dict(config)
-    recased: dict[str, Any] = _recase(config, _request_shape(), "")
+    recased: dict[str, Any] = _recase(config, request_shape(), "")
     return recased
 
 
@@ -97,6 +99,7 @@ def _has_snake_key(value: Any) -> bool:
 
 @functools.cache
 def _request_shape() -> Any:
+    """botocore's CreateTrainingJob input shape (its model loaded: dry-run, submit)."""
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("sagemaker")
