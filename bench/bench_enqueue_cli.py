@@ -26,35 +26,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _importtime  # noqa: E402
 
+from tests.sample_configs import (  # noqa: E402
+    ECR_IMAGE,
+    KUBERNETES,
+    SAGEMAKER,
+    VERTEX,
+    snake_case,
+)
+
 RUNS = 20
 BUDGET = 0.5
 BIN = Path(sys.executable).parent
 RELAUNCH = BIN / "relaunch"
 PYTHON = BIN / "python"
-ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/train:1"
-_SAGEMAKER = {"RoleArn": "SageMakerRole",
-              "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
-              "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1,
-                                 "VolumeSizeInGB": 10},
-              "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}
-_SAGEMAKER_SNAKE = {"role_arn": "SageMakerRole",
-                    "output_data_config": {"s3_output_path": "s3://bucket/out"},
-                    "resource_config": {"instance_type": "ml.m5.xlarge", "instance_count": 1,
-                                        "volume_size_in_gb": 10},
-                    "stopping_condition": {"max_runtime_in_seconds": 3600}}
-_KUBERNETES = {"namespace": "ml", "metadata": {"labels": {"team": "ml"}},
-               "spec": {"backoffLimit": 0, "template": {"spec": {
-                   "containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}],
-                   "restartPolicy": "Never"}}}}
-_VERTEX = {"spec": {"staging_bucket": "gs://bucket", "worker_pool_specs": [
-    {"machine_spec": {"machine_type": "n1-standard-4"}, "replica_count": 1}]}}
 # label -> (queue name, resource, queue config, image)
 QUEUES = {
     "local-process": ("lp", "local-process", {}, "img"),
-    "kubernetes": ("kube", "kubernetes", _KUBERNETES, "img"),
-    "sagemaker (CamelCase)": ("smcamel", "sagemaker", _SAGEMAKER, ECR_IMAGE),
-    "sagemaker (snake_case)": ("smsnake", "sagemaker", _SAGEMAKER_SNAKE, ECR_IMAGE),
-    "vertex": ("vx", "vertex", _VERTEX, "img"),
+    "kubernetes": ("kube", "kubernetes", KUBERNETES, "img"),
+    "sagemaker (CamelCase)": ("smcamel", "sagemaker", SAGEMAKER, ECR_IMAGE),
+    "sagemaker (snake_case)": ("smsnake", "sagemaker", snake_case(SAGEMAKER), ECR_IMAGE),
+    "vertex": ("vx", "vertex", VERTEX, "img"),
 }
 
 

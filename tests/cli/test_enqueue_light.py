@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from launch_core.store import QueueStore
+from tests.sample_configs import ECR_IMAGE, KUBERNETES, SAGEMAKER, VERTEX, snake_case
 
 SCRIPT = """
 import json, sys
@@ -27,30 +28,16 @@ except SystemExit as exc:
 print(json.dumps({"code": code, "loaded": [m for m in sys.argv[1].split(",")
                                             if m in sys.modules]}))
 """
-ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/train:1"
-SAGEMAKER_SNAKE = {"role_arn": "SageMakerRole",
-                   "output_data_config": {"s3_output_path": "s3://bucket/out"},
-                   "resource_config": {"instance_type": "ml.m5.xlarge", "instance_count": 1,
-                                       "volume_size_in_gb": 10},
-                   "stopping_condition": {"max_runtime_in_seconds": 3600}}
-SAGEMAKER_CAMEL = {"RoleArn": "SageMakerRole",
-                   "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
-                   "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-                   "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}
-KUBE_JOB = {"spec": {"template": {"spec": {"containers": [{"resources": {
-    "limits": {"cpu": "1"}}}]}}}}
-VERTEX = {"spec": {"staging_bucket": "gs://bucket", "worker_pool_specs": [
-    {"machine_spec": {"machine_type": "n1-standard-4"}}]}}
 BAD_POOL = {"machine_spec": {"machine_type": "n1-standard-4", "accelerator_cnt": 2}}
 # resource, good config, a typo in it, what the refusal names, the modules not to import
 CASES = {
-    "kubernetes": ("kubernetes", KUBE_JOB,
+    "kubernetes": ("kubernetes", KUBERNETES,
                    {"spec": {"template": {"spec": {"containers": [{"imagee": "x"}]}}}},
                    "spec.template.spec.containers[0].imagee: unknown field",
                    ["jsonschema", "kubernetes_validate", "kubernetes_asyncio"]),
-    "sagemaker-snake": ("sagemaker", SAGEMAKER_SNAKE, {"instance_typo": "x"},
+    "sagemaker-snake": ("sagemaker", snake_case(SAGEMAKER), {"instance_typo": "x"},
                         "'InstanceTypo'", ["botocore", "boto3"]),
-    "sagemaker-camel": ("sagemaker", SAGEMAKER_CAMEL, {"RoleArnn": "x"}, "'RoleArnn'",
+    "sagemaker-camel": ("sagemaker", SAGEMAKER, {"RoleArnn": "x"}, "'RoleArnn'",
                         ["botocore", "boto3"]),
     "vertex": ("vertex", VERTEX, {"spec": {"worker_pool_specs": [BAD_POOL]}},
                'no field named "accelerator_cnt" at '
@@ -78,7 +65,7 @@ def _merged(base: Any, override: Any) -> Any:
 def test_enqueue_refuses_a_typo_without_importing_the_agents_modules(
         case: str, cli_env: dict[str, str], cli_store: QueueStore, tmp_path: Path) -> None:
     resource, config, typo, named, heavy = CASES[case]
-    image = ECR if resource == "sagemaker" else "img"
+    image = ECR_IMAGE if resource == "sagemaker" else "img"
     bad = _merged(config, typo)
     result, err = _cli(cli_env, tmp_path, heavy, "queue", "create", "bad", "-r", resource,
                        "--config", json.dumps(bad))

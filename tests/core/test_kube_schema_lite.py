@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from launch_core.errors import InvalidInput
 from launch_core.resources import kube_schema, kube_schema_lite
+from tests.json_changes import change
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")  # the [kubernetes] extra
 
@@ -44,15 +45,6 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
     max_leaves=6)
 
 
-def _nodes(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path] if isinstance(node, (dict, list)) else []
-    items = node.items() if isinstance(node, dict) else enumerate(node) \
-        if isinstance(node, list) else []
-    for key, child in items:
-        found += _nodes(child, (*path, key))
-    return found
-
-
 def _errors(validator: Any, document: dict[str, Any]) -> list[tuple[Any, ...]]:
     return sorted(((e.validator, tuple(e.absolute_path), json.dumps(e.instance, sort_keys=True),
                     json.dumps(e.validator_value, sort_keys=True))
@@ -71,15 +63,7 @@ def test_the_shipped_subset_is_the_installed_schemas() -> None:
 def test_the_subset_reports_what_the_full_schema_reports(data: st.DataObject) -> None:
     document = copy.deepcopy(data.draw(st.sampled_from([JOB, POD_TEMPLATE])))
     api_version, kind = document["apiVersion"], document["kind"]  # (a change may drop them)
-    for _ in range(data.draw(st.integers(1, 3))):
-        parent: Any = document
-        for key in data.draw(st.sampled_from(_nodes(document))):
-            parent = parent[key]
-        value = data.draw(VALUES)
-        if isinstance(parent, dict):
-            parent[data.draw(st.sampled_from([*parent, *KEYS]))] = value
-        elif parent:
-            parent[data.draw(st.integers(0, len(parent) - 1))] = value
+    change(data, document, VALUES, KEYS)
     lite = kube_schema_lite.validator(api_version, kind)
     assert lite is not None
     full = kube_schema._validator(api_version, kind)

@@ -19,6 +19,7 @@ from launch_core.errors import InvalidInput
 from launch_core.resources.base import JobContext
 from launch_core.resources.vertex_request import VertexOptions, custom_job_body, to_proto
 from launch_core.resources.vertex_schema import TABLE, check_custom_job, extract
+from tests.json_changes import change
 
 POOL = {"machine_spec": {"machine_type": "a2-highgpu-1g", "accelerator_type": "NVIDIA_TESLA_A100",
                          "accelerator_count": 1},
@@ -48,16 +49,6 @@ def _body() -> dict[str, Any]:
     return copy.deepcopy(custom_job_body(VertexOptions.model_validate(CONFIG), JOB))
 
 
-def _nodes(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """The paths of every object and list in ``node`` (where a change can go)."""
-    found = [path] if isinstance(node, (dict, list)) else []
-    items = node.items() if isinstance(node, dict) else enumerate(node) \
-        if isinstance(node, list) else []
-    for key, child in items:
-        found += _nodes(child, (*path, key))
-    return found
-
-
 def _verdict(check: Any, body: dict[str, Any]) -> str | None:
     try:
         check(body)
@@ -74,17 +65,7 @@ def test_the_shipped_table_is_the_installed_clients() -> None:
 @given(data=st.data())
 def test_the_table_refuses_what_the_client_refuses(data: st.DataObject) -> None:
     body = _body()
-    for _ in range(data.draw(st.integers(1, 3))):
-        parent_path = data.draw(st.sampled_from(_nodes(body)))
-        parent: Any = body
-        for key in parent_path:
-            parent = parent[key]
-        value = data.draw(VALUES)
-        if isinstance(parent, dict):
-            key = data.draw(st.sampled_from([*parent, *KEYS]) if parent else st.sampled_from(KEYS))
-            parent[key] = value
-        elif parent:
-            parent[data.draw(st.integers(0, len(parent) - 1))] = value
+    change(data, body, VALUES, KEYS)
     table, client = _verdict(check_custom_job, copy.deepcopy(body)), _verdict(to_proto, body)
     assert (table is None) == (client is None), (table, client, body)
     if client is not None and "has no field named" in client:
