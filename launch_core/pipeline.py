@@ -123,10 +123,16 @@ class JobPipeline(ImageBuild, RunWatch):
                 image = await step(stage, self.push, launch, built)
             stage = "submit-to-resource"
             handle = await step(stage, self.submit, launch, resolved, built)
-            if announce is not None:
-                await announce(launch, resolved, image or handle.get("image"), handle)
+            # The announcement (a Prefect artifact) goes on beside the watch: an
+            # orchestration API that is slow or away must not delay the run's end.
+            published = None if announce is None else asyncio.ensure_future(
+                announce(launch, resolved, image or handle.get("image"), handle))
             stage = "wait-for-completion"
-            status = await step(stage, self.watch, launch, handle)
+            try:
+                status = await step(stage, self.watch, launch, handle)
+            finally:
+                if published is not None:
+                    await _settle(published)
         except LostClaim as exc:
             self.log(f"job {item_id}: stopping, {exc}")
             return LOST
@@ -237,3 +243,12 @@ class JobPipeline(ImageBuild, RunWatch):
             item = await asyncio.to_thread(self.store.get_item, item_id)
             raise StageFailed(item.stage or "run", item.reason or "failed")
         return status.state
+
+
+async def _settle(task: asyncio.Future[None]) -> None:
+    """Let a side task (it handles its own errors) finish; cancelled with its caller."""
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
