@@ -47,7 +47,11 @@ def add_block_secrets(block: Any) -> None:
 def _add_found(value: Any, *, secret: bool) -> None:
     if hasattr(value, "get_secret_value"):
         value = value.get_secret_value()
-        secret = True
+        # A secret mapping with secret-looking keys (a service-account key file) is
+        # masked by those keys: its identifying fields (project, e-mail, token URI)
+        # appear in resource names and links, which masking would corrupt.
+        secret = not (isinstance(value, dict) and any(_SECRET_KEY.search(str(key))
+                                                      for key in value))
     if isinstance(value, dict):
         for key, child in value.items():
             _add_found(child, secret=secret or bool(_SECRET_KEY.search(str(key))))

@@ -204,7 +204,9 @@ def _credentials(settings: VertexSettings) -> tuple[Any, str | None]:
     if settings.block:
         from prefect_gcp import GcpCredentials
 
-        block = GcpCredentials.load(settings.block)
+        # _sync: in the agent's worker thread (an async flow's context) load() would
+        # return a coroutine
+        block = GcpCredentials.load(settings.block, _sync=True)
         add_block_secrets(block)  # its key is masked wherever it would show
         return block.get_credentials_from_service_account(), block.project
     if settings.plain_http:

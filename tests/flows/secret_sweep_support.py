@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,27 @@ class Sweep:
 
 
 @contextmanager
+def vertex_jobs_succeed(fake: Any) -> Iterator[None]:
+    """While inside, every CustomJob the Vertex fake holds in PENDING moves to
+    SUCCEEDED (a thread polls the fake's state)."""
+    stop = threading.Event()
+
+    def complete() -> None:
+        while not stop.wait(0.2):
+            for job_id, job in list(fake.jobs.items()):
+                if job["state"] == "JOB_STATE_PENDING":
+                    fake.set_state(job_id, "SUCCEEDED")
+
+    thread = threading.Thread(target=complete, name="vertex-completer", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+@contextmanager
 def password_store(admin_url: str, password: str) -> Iterator[str]:
     """A fresh database owned by a new login role with ``password``; yields the store
     URL as that role (password included). Both are dropped afterwards."""
@@ -68,7 +90,7 @@ def password_store(admin_url: str, password: str) -> Iterator[str]:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def save_block(cli_env: dict[str, str], target: str, name: str, **fields: str) -> None:
+def save_block(cli_env: dict[str, str], target: str, name: str, **fields: Any) -> None:
     """Save a Prefect block (``module:Class`` with ``fields``) as ``name`` in the
     server ``cli_env`` points at; the values travel in the environment, not argv."""
     module, _, cls = target.partition(":")

@@ -3,11 +3,12 @@ output relaunch produced is searched for them; zero hits.
 
 Secrets: the htpasswd registry's password (a DockerRegistryCredentials block the
 builder pushes with), an AWS access key id and secret key (an AwsCredentials block the
-sagemaker resource uses), the queue store URL's password (a PostgreSQL login role
-created with that password; the agent reads the URL from its config file, the CLI from
-RELAUNCH_DATABASE_URL), and two agent-environment values filled by ``${ENV}`` macros
-into admin queue configs under innocent keys (``DATASET_URL``; ``user``, which makes
-Docker's container start fail with an error that quotes it).
+sagemaker resource uses), a service account's private key and key id (a GcpCredentials
+block the vertex resource signs its calls with), the queue store URL's password (a
+PostgreSQL login role created with it; the agent reads the URL from its config file,
+the CLI from RELAUNCH_DATABASE_URL), and two agent-environment values filled by
+``${ENV}`` macros into admin queue configs under innocent keys (``DATASET_URL``;
+``user``, which makes Docker's container start fail with an error that quotes it).
 
 Outputs: every CLI command's stdout and stderr (plain and ``--json``: launch and its
 dry run, job status/list/logs, queue show/list), the agent's stdout, stderr and log
@@ -19,8 +20,10 @@ a job that prints a value it was given shows it there; that is the control that 
 value reached the job, while Prefect's copy of the same line is masked.
 
 Real services: PostgreSQL, the Docker daemon, the htpasswd registry, the session's
-Prefect server. Test double: moto's SageMaker and CloudWatch Logs served over HTTP in
-this process (tests/sagemaker/moto_double.py)."""
+Prefect server. Test doubles: moto's SageMaker and CloudWatch Logs served over HTTP in
+this process (tests/sagemaker/moto_double.py) and the Vertex fake (tests/vertex/
+vertex_fake.py, Vertex AI's JobService REST API, its jobs moved to SUCCEEDED once
+created)."""
 
 from __future__ import annotations
 
@@ -38,9 +41,13 @@ from tests.flows.secret_sweep_support import (
     prefect_records,
     save_block,
     store_rows,
+    vertex_jobs_succeed,
 )
 from tests.sagemaker.conftest import sagemaker_moto  # noqa: F401  (fixture)
 from tests.sagemaker.test_sagemaker_launch import QUEUE_CONFIG
+from tests.vertex.conftest import vertex_fake  # noqa: F401  (fixture)
+from tests.vertex.test_vertex_credentials import _service_account
+from tests.vertex.test_vertex_launch import GPUS, SPEC
 
 JOB = """\
 import json, os, sys
@@ -50,27 +57,33 @@ print(f"on stderr DATASET_URL={url}", file=sys.stderr, flush=True)
 sys.exit(json.loads(os.environ["RELAUNCH_RUN_CONFIG"]).get("exit", 0))
 """
 DATASET_URL = "https://reader:${DATASET_KEY}@data.example/set"
+KINDS = ("ct", "bad", "sm", "vq")  # the queues' name prefixes
 # Outputs that must not be empty, or the sweep would pass by seeing nothing.
 EXPECTED = ("agent log file", "prefect flow runs", "prefect task runs", "prefect artifacts",
             "prefect logs", "prefect events", "store table items", "store table events")
 
 
 def test_no_known_secret_in_any_output(relaunch, prefect_api, cli_env, postgres_admin_url,
-                                       docker_env, names, sagemaker_moto, tmp_path):  # noqa: F811
+                                       docker_env, names, sagemaker_moto, vertex_fake,  # noqa: F811
+                                       tmp_path):
     token = uuid.uuid4().hex[:12]
+    service_account = {**_service_account()[0], "private_key_id": f"kid-{token}"}
     secrets = {"registry password": docker_env.password,
                "AWS access key id": f"AKIASWEEP{token.upper()}",
                "AWS secret key": f"aws-secret-{token}",
                "store password": f"pg-pw-{token}",
                "env secret in DATASET_URL": f"dk-{token}-hidden",
-               "env secret in user": f"sweepuser{token}"}
+               "env secret in user": f"sweepuser{token}",
+               "GCP private key": service_account["private_key"].splitlines()[5],
+               "GCP private key id": service_account["private_key_id"]}
     since = datetime.datetime.now(datetime.UTC).isoformat()
     with password_store(postgres_admin_url, secrets["store password"]) as store_url:
         sweep = Sweep(relaunch, _environment(store_url, secrets, names.token, docker_env,
-                                             sagemaker_moto))
-        _save_blocks(cli_env, names.token, secrets, docker_env)
+                                             sagemaker_moto, vertex_fake))
+        _save_blocks(cli_env, names.token, secrets, docker_env, service_account)
         jobs = _enqueue(sweep, names, tmp_path, sagemaker_moto)
-        _run_agent(sweep, names, docker_env, tmp_path, store_url)
+        with vertex_jobs_succeed(vertex_fake):
+            _run_agent(sweep, names, docker_env, tmp_path, store_url)
         states = _read_back(sweep, names.token, jobs)
         sweep.outputs.update(store_rows(store_url))
     sweep.outputs.update(prefect_records(prefect_api, since))
@@ -81,7 +94,12 @@ def test_no_known_secret_in_any_output(relaunch, prefect_api, cli_env, postgres_
     assert (states["failing"]["state"], states["failing"]["exit_code"]) == ("failed", 3)
     assert (states["bad user"]["state"], states["bad user"]["stage"]) == ("failed", "run")
     assert "unable to find user ***" in states["bad user"]["reason"]  # Docker's, masked
-    assert states["sagemaker"]["state"] == "finished", states["sagemaker"]
+    for name in ("sagemaker", "vertex"):
+        assert states[name]["state"] == "finished", (states[name]["stage"],
+                                                     states[name]["reason"])
+    [created] = vertex_fake.creates()  # signed with the block's key, named in its project
+    assert states["vertex"]["handle"]["name"] == created["name"]
+    assert created["name"].startswith("projects/block-proj/")
     tag = states["ok"]["handle"]["image"].rpartition(":")[2]
     assert tag in registry_tags(docker_env.auth_registry, names.repository,
                                 (docker_env.user, docker_env.password))
@@ -97,9 +115,11 @@ def test_no_known_secret_in_any_output(relaunch, prefect_api, cli_env, postgres_
     assert not found, f"{len(found)} hits in {len(sweep.outputs)} outputs:\n" + "\n".join(found)
 
 
-def _environment(store_url, secrets, token: str, docker_env, double) -> dict[str, str]:
+def _environment(store_url, secrets, token: str, docker_env, double, fake
+                 ) -> dict[str, str]:
     """The CLI's and the agent's environment: the env secrets, the store URL, the AWS
-    double's endpoint but no AWS keys (only the AwsCredentials block has them)."""
+    double's endpoint but no AWS keys (only the AwsCredentials block has them), the
+    Vertex fake's endpoint and the GcpCredentials block's name."""
     no_aws = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
               "AWS_DEFAULT_REGION")
     return {**dict.fromkeys(no_aws, ""), "RELAUNCH_DATABASE_URL": store_url,
@@ -109,21 +129,27 @@ def _environment(store_url, secrets, token: str, docker_env, double) -> dict[str
             "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "RELAUNCH_AWS_CREDENTIALS_BLOCK": f"aws-{token}",
             "RELAUNCH_SAGEMAKER_EXTRA_ECR_HOSTS": docker_env.auth_registry,
-            "RELAUNCH_SAGEMAKER_POLL_SECONDS": "0.2"}
+            "RELAUNCH_SAGEMAKER_POLL_SECONDS": "0.2",
+            "RELAUNCH_VERTEX_ENDPOINT": fake.url, "RELAUNCH_VERTEX_LOCATION": "europe-west4",
+            "RELAUNCH_VERTEX_CREDENTIALS_BLOCK": f"gcp-{token}",
+            "RELAUNCH_VERTEX_POLL_SECONDS": "0.3"}
 
 
-def _save_blocks(cli_env, token: str, secrets, docker_env) -> None:
+def _save_blocks(cli_env, token: str, secrets, docker_env, service_account) -> None:
     save_block(cli_env, "prefect_docker.credentials:DockerRegistryCredentials",
                f"reg-{token}", username=docker_env.user, password=docker_env.password,
                registry_url=docker_env.auth_registry)
     save_block(cli_env, "prefect_aws:AwsCredentials", f"aws-{token}",
                aws_access_key_id=secrets["AWS access key id"],
                aws_secret_access_key=secrets["AWS secret key"], region_name="us-east-1")
+    save_block(cli_env, "prefect_gcp:GcpCredentials", f"gcp-{token}",
+               service_account_info=service_account)
 
 
 def _enqueue(sweep: Sweep, names, tmp_path, double) -> dict[str, dict]:
-    """Three queues (two local-container with ${ENV} macros, one sagemaker with one),
-    four jobs: succeeds, exits 3, refused by Docker's start, a SageMaker training."""
+    """Four queues (two local-container with ${ENV} macros, a sagemaker one with one,
+    a vertex one), five jobs: succeeds, exits 3, refused by Docker's start, a SageMaker
+    training, a Vertex CustomJob."""
     label, ct = {"labels": {"relaunch.test": names.token}}, f"ct-{names.token}"
     bad, sm = f"bad-{names.token}", f"sm-{names.token}"
     sweep.cli("queue create ct", "queue", "create", ct, "-r", "local-container", "--config",
@@ -149,6 +175,13 @@ def _enqueue(sweep: Sweep, names, tmp_path, double) -> dict[str, dict]:
     jobs["sagemaker"]["training_job"] = training
     double.plan(training, "InProgress", "Completed")
     double.write_logs(f"{training}/algo-1-1700000000", "epoch 1 done")
+    vq = f"vq-{names.token}"
+    sweep.cli("queue create vq", "queue", "create", vq, "-r", "vertex", "--config",
+              json.dumps({"spec": SPEC, "run": {"timeout": 3600}}),
+              "--template-variables", json.dumps(GPUS))
+    vertex = ("-q", vq, "-d", "europe-west4-docker.pkg.dev/proj/repo/train:1", "-E", "python t.py")
+    sweep.cli("launch --dry-run (vertex)", "launch", *vertex, "--dry-run", "--json")
+    jobs["vertex"] = sweep.json("launch (vertex)", "launch", *vertex)
     return jobs
 
 
@@ -156,8 +189,8 @@ def _run_agent(sweep: Sweep, names, docker_env, tmp_path, store_url: str) -> Non
     """One agent over the three queues; the store URL comes from its config file."""
     config = tmp_path / "launch-config.yaml"
     config.write_text(json.dumps({
-        "queues": [f"ct-{names.token}", f"bad-{names.token}", f"sm-{names.token}"],
-        "max_jobs": 4, "database": store_url,
+        "queues": [f"{kind}-{names.token}" for kind in KINDS],
+        "max_jobs": 5, "database": store_url,
         "builder": {"type": "docker", "destination": names.destination(docker_env.auth_registry),
                     "base-image": docker_env.base_image,
                     "credentials-block": f"reg-{names.token}"}}))
@@ -178,7 +211,7 @@ def _read_back(sweep: Sweep, token: str, jobs: dict[str, dict]) -> dict[str, dic
         sweep.cli(f"job logs ({name})", "job", "logs", ident, own=True)
     for command in (("job", "list"), ("queue", "list"),
                     *(("queue", "show", f"{kind}-{token}")
-                      for kind in ("ct", "bad", "sm"))):
+                      for kind in KINDS)):
         sweep.cli(" ".join(command), *command)
         sweep.cli(" ".join(command) + " --json", *command, "--json")
     return states
