@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from flows.launch_job import launch_job
+from flows.launch_job import run_launch_job
 from flows.runtime import register_config, stop_signal_for, store_for
 from launch_core.agent import Agent
 from launch_core.api import default_entity
@@ -59,9 +59,10 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     async def run_job(item: QueueItem, resume: bool) -> str:
         assert agent is not None
         register_config(agent.agent_id, config)  # the job's flow takes it from here
-        return await launch_job(item_id=item.id, queue_name=agent.queue_names[item.queue_id],
-                                actor=agent.agent_id, resume=resume,
-                                claim_token=item.claim_token)
+        return await run_launch_job(item_id=item.id,
+                                    queue_name=agent.queue_names[item.queue_id],
+                                    actor=agent.agent_id, resume=resume,
+                                    claim_token=item.claim_token)
 
     agent = Agent(store_for(config.database), config, config.entity or default_entity(),
                   run_job, logger, stop=stop_signal_for(stop_key), until_idle=until_idle)

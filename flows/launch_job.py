@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -9,11 +10,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
 from flows.registry_setup import load_block_credentials
-from flows.runtime import config_for, store_for
+from flows.runtime import config_for, run_logger, store_for
 from flows.tasks import prefect_step
+from launch_core.errors import one_line
 from launch_core.launch_records import Launch, Resolved
 from launch_core.masking import mask_log_handlers, redact
-from launch_core.pipeline import JobPipeline
+from launch_core.pipeline import JobPipeline, StageFailed
+from launch_core.store import QueueItem
+from launch_core.store.states import FAILED, TERMINAL
 
 
 @flow(name="launch-job", flow_run_name="{queue_name}-{item_id}", log_prints=True)
@@ -40,6 +44,44 @@ async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] 
                            load_credentials=load_block_credentials)
     return await pipeline.run(item_id, claim_token=claim_token, resume=resume,
                               step=prefect_step, announce=_publish)
+
+
+async def run_launch_job(item_id: int, queue_name: str, actor: str, resume: bool,
+                         claim_token: int | None) -> str:
+    """Run the launch-job flow for a job ``actor`` holds; returns its end state.
+
+    Raises StageFailed when the pipeline failed. A job that ended under this claim
+    (the store says so) while Prefect could not record its flow run's end (the API
+    unreachable) is not failed or given back for that: one warning says the Prefect
+    UI shows that flow run unfinished. Any other error means the flow run could not
+    be created or started, and nothing of the job ran: the caller gives it back.
+    """
+    try:
+        return await launch_job(item_id=item_id, queue_name=queue_name, actor=actor,
+                                resume=resume, claim_token=claim_token)
+    except StageFailed:
+        raise
+    except Exception as exc:
+        item = await asyncio.to_thread(_ended_under, actor, item_id, claim_token)
+        if item is None:
+            raise
+        if item.state == FAILED:
+            raise StageFailed(item.stage or "run", item.reason or "failed") from exc
+        run_logger().warning(
+            "job %s ended %s, but Prefect could not record the end of its flow run (%s); "
+            "the Prefect UI shows that flow run unfinished", item_id, item.state,
+            one_line(exc))
+        return item.state
+
+
+def _ended_under(actor: str, item_id: int, claim_token: int | None) -> QueueItem | None:
+    """The item, if it ended while ``actor`` held it under ``claim_token``."""
+    try:
+        item = store_for(config_for(actor, None).database).get_item(item_id)
+    except Exception:  # the store is away too: let the caller decide
+        return None
+    ours = item.agent_id == actor and claim_token in (None, item.claim_token)
+    return item if ours and item.state in TERMINAL else None
 
 
 LINKS = (("console_url", "console"), ("logs_url", "cloud logs"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from launch_core.agent import StopSignal
@@ -48,3 +49,15 @@ def store_for(url: str | None) -> QueueStore:
     """One QueueStore (engine and pool) per database URL per process."""
     return QueueStore(url)
 
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The current flow run's logger (its lines reach the agent's output and the
+    Prefect UI); outside a flow run, relaunch's own."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("relaunch.flows")

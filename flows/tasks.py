@@ -12,7 +12,6 @@ the work ended, its result is kept and the failed report only warned about.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from prefect import Task
 from prefect.cache_policies import NO_CACHE
 
+from flows.runtime import run_logger
 from launch_core.errors import one_line
 from launch_core.masking import mask
 from launch_core.pipeline import STAGES
@@ -27,17 +27,6 @@ from launch_core.pipeline import STAGES
 # Seconds between tries of a stage's task run whose bookkeeping failed before the
 # stage's work began (Prefect's client has already retried each API call by then).
 RETRY_DELAYS = (0.5, 1.0, 2.0)
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The flow run's logger (its lines reach the agent's output and the UI)."""
-    from prefect import get_run_logger
-    from prefect.exceptions import MissingContextError
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("relaunch.flows")
 
 
 @dataclass
@@ -111,12 +100,12 @@ async def prefect_step(name: str, fn: Callable[..., Awaitable[Any]], *args: Any)
             if delay is None:
                 _warn(name, "it", exc)
                 return await run.work(*args)
-            _logger().info("task %s: Prefect failed before it started (%s); trying "
+            run_logger().info("task %s: Prefect failed before it started (%s); trying "
                            "again in %g s", name, one_line(exc), delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
 
 def _warn(name: str, what: str, exc: Exception) -> None:
-    _logger().warning("task %s: Prefect could not record %s (%s); the stage ran once, "
+    run_logger().warning("task %s: Prefect could not record %s (%s); the stage ran once, "
                       "the Prefect UI misses that step", name, what, one_line(exc))
