@@ -42,6 +42,13 @@ class Sweep:
         self.outputs[f"{name} stderr"] = result.err
         return str(result.out)
 
+    def fail(self, name: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run ``relaunch *args``, which must fail; keep its outputs; its stderr."""
+        result = self.relaunch(*args, env=env or self.env, timeout=120)
+        assert result.code != 0, (name, result.out[-3000:])
+        self.outputs[f"{name} stdout"], self.outputs[f"{name} stderr"] = result.out, result.err
+        return str(result.err)
+
     def json(self, name: str, *args: str) -> dict[str, Any]:
         """``cli`` with ``--json``; the parsed object."""
         parsed: dict[str, Any] = json.loads(self.cli(f"{name} --json", *args, "--json"))

@@ -31,6 +31,8 @@ import datetime
 import json
 import uuid
 
+from sqlalchemy.engine import make_url
+
 from launch_core.resources.sagemaker_request import training_job_name
 from tests.docker_support import registry_tags, write_code
 from tests.flows.secret_sweep_support import (
@@ -43,6 +45,7 @@ from tests.flows.secret_sweep_support import (
     store_rows,
     vertex_jobs_succeed,
 )
+from tests.prefect_server import free_port
 from tests.sagemaker.conftest import sagemaker_moto  # noqa: F401  (fixture)
 from tests.sagemaker.test_sagemaker_launch import QUEUE_CONFIG
 from tests.vertex.conftest import vertex_fake  # noqa: F401  (fixture)
@@ -85,6 +88,7 @@ def test_no_known_secret_in_any_output(relaunch, prefect_api, cli_env, postgres_
         with vertex_jobs_succeed(vertex_fake):
             _run_agent(sweep, names, docker_env, tmp_path, store_url)
         states = _read_back(sweep, names.token, jobs)
+        _errors(sweep, store_url)
         sweep.outputs.update(store_rows(store_url))
     sweep.outputs.update(prefect_records(prefect_api, since))
     sweep.outputs.update(files_under(tmp_path / "data", skip=("output.log",)))
@@ -215,3 +219,16 @@ def _read_back(sweep: Sweep, token: str, jobs: dict[str, dict]) -> dict[str, dic
         sweep.cli(" ".join(command), *command)
         sweep.cli(" ".join(command) + " --json", *command, "--json")
     return states
+
+
+def _errors(sweep: Sweep, store_url: str) -> None:
+    """Refusals and failures whose inputs hold secrets: a store URL with its password
+    at a closed port (also with --verbose tracebacks), a macro-filled bad option."""
+    unreachable = make_url(store_url).set(port=free_port()).render_as_string(
+        hide_password=False)
+    env = {**sweep.env, "RELAUNCH_DATABASE_URL": unreachable}
+    assert "connection" in sweep.fail("store unreachable", "job", "list", env=env)
+    sweep.fail("store unreachable --verbose", "--verbose", "job", "list", env=env)
+    refused = sweep.fail("queue create refused", "queue", "create", "refused", "-r",
+                         "local-container", "--config", '{"pids_limit": "${SWEEP_USER}"}')
+    assert "pids_limit" in refused
