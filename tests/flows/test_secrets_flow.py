@@ -3,20 +3,26 @@ queue-store password (PostgreSQL accepts any with trust auth, so the test can pu
 in the URL), an agent env secret filled into the queue config under a secret-looking
 key and one under an innocent key (inside a URL), never reach flow-run or task-run
 data, Prefect logs (even when the job prints one), the job artifact, events, job
-status and list, or the agent's output."""
+status and list, the agent's output, any store row or any file relaunch wrote (the
+sweep of tests/flows/secret_sweep_support.py; test_secret_sweep.py covers the other
+resources and secrets)."""
 
 from __future__ import annotations
 
+import datetime
 import json
+from pathlib import Path
 
 from tests.flows.conftest import JOBS
+from tests.flows.secret_sweep_support import files_under, hits, prefect_records, store_rows
 
 DATASET_KEY = "dk-5522-hidden"
 SECRETS = ("sekret-pw-123", "tok-987-secret", DATASET_KEY)
 
 
-def test_store_password_and_env_secrets_are_masked_everywhere(relaunch, api, cli_env,
-                                                              postgres_url, out_dir):
+def test_store_password_and_env_secrets_are_masked_everywhere(relaunch, api, prefect_api,
+                                                              cli_env, postgres_url, out_dir):
+    since = datetime.datetime.now(datetime.UTC).isoformat()
     url = postgresql_with_password(postgres_url, "sekret-pw-123")
     env = {"RELAUNCH_DATABASE_URL": url, "MY_API_TOKEN": "tok-987-secret",
            "DATASET_KEY": DATASET_KEY}
@@ -42,13 +48,15 @@ def test_store_password_and_env_secrets_are_masked_everywhere(relaunch, api, cli
     assert "DATASET_URL=https://reader:***@data.example/set" in logs  # the job's line, masked
     artifacts = json.dumps(api.artifacts(runs[0]["id"]))
     assert "https://reader:***@data.example/set" in artifacts
-    seen = json.dumps(runs) + json.dumps(api.task_runs(runs[0]["id"])) + json.dumps(logs)
-    seen += artifacts + agent.out + agent.err
+    seen = {"agent stdout": agent.out, "agent stderr": agent.err}
     for command in (("job", "status", str(job), "--json"), ("job", "list", "--json"),
                     ("queue", "show", "secrets", "--json")):
-        seen += relaunch(*command, env=env).out
-    for secret in SECRETS:
-        assert secret not in seen
+        seen[" ".join(command)] = relaunch(*command, env=env).out
+    seen.update(prefect_records(prefect_api, since))
+    seen.update(store_rows(url))
+    seen.update(files_under(Path(cli_env["RELAUNCH_DATA_DIR"]), skip=("output.log",)))
+    found = hits(seen, dict(enumerate(SECRETS)))
+    assert not found, "\n".join(found)
 
 
 def postgresql_with_password(url: str, password: str) -> str:
