@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
 from flows.launch_job import run_launch_job
 from flows.runtime import register_config, stop_signal_for, store_for
 from launch_core.agent import Agent
+from launch_core.agent_guard import AgentGuard
 from launch_core.api import default_entity
 from launch_core.config import load_agent_config
 from launch_core.errors import ConfigError
 from launch_core.masking import mask_log_handlers
 from launch_core.store import QueueItem
+from launch_core.store.engine import database_url
 
 # The most concurrent jobs (max_jobs) one agent runs on Prefect's temporary server
 # (no PREFECT_API_URL: a server on SQLite started by the agent's process) without
@@ -42,8 +46,11 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     The config comes from ``config_block`` (an AgentConfigBlock name) or from
     ``config_path`` / RELAUNCH_CONFIG / the default file, then env, then these
     parameters. ``stop_key`` names a stop signal registered in this process (the
-    CLI's). Raises ConfigError for a bad config or no queue, AgentFailed when a side
-    task of the agent died.
+    CLI's, which handles the signals). Without it (a deployment run by a Prefect
+    worker) a SIGTERM (a cancel, or sent to the process) stops the agent as the CLI's
+    does and then goes on to Prefect's engine, and a guard process sweeps the agent's
+    jobs at once if its process is killed. Raises ConfigError for a bad config or no
+    queue, AgentFailed when a side task of the agent died.
     """
     data = await _block_data(config_block) if config_block else None
     config, warnings = load_agent_config(config_path, data=data, flags={
@@ -55,18 +62,35 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     if not config.queues:
         raise ConfigError("queues: name at least one queue (-q, or 'queues' in the config)")
     agent: Agent | None = None
+    terminated: list[TerminationSignal] = []
 
     async def run_job(item: QueueItem, resume: bool) -> str:
         assert agent is not None
         register_config(agent.agent_id, config)  # the job's flow takes it from here
-        return await run_launch_job(item_id=item.id,
-                                    queue_name=agent.queue_names[item.queue_id],
-                                    actor=agent.agent_id, resume=resume,
-                                    claim_token=item.claim_token)
+        try:
+            return await run_launch_job(item_id=item.id,
+                                        queue_name=agent.queue_names[item.queue_id],
+                                        actor=agent.agent_id, resume=resume,
+                                        claim_token=item.claim_token)
+        except TerminationSignal as signal:
+            # Prefect's engine raises SIGTERM wherever the main thread is; here it
+            # ended this job's flow run, which must not leave the agent polling.
+            terminated.append(signal)
+            agent.stop_signal.set()  # stop; the job is released with the others
+            raise asyncio.CancelledError from None
 
     agent = Agent(store_for(config.database), config, config.entity or default_entity(),
                   run_job, logger, stop=stop_signal_for(stop_key), until_idle=until_idle)
-    return await agent.run()
+    if stop_key is None:
+        agent.guard = AgentGuard(database_url(config.database))
+    try:
+        claimed = await agent.run()
+    finally:
+        if agent.guard is not None:
+            await asyncio.to_thread(agent.guard.close)
+    if terminated:  # the jobs are released: now Prefect's engine ends the run
+        raise terminated[0]
+    return claimed
 
 
 def _temporary_server_warning(max_jobs: int) -> list[str]:

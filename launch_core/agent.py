@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launch_core.config import AgentConfig
 from launch_core.errors import IllegalTransition, LaunchError, LostClaim, one_line
@@ -26,6 +26,9 @@ from launch_core.side_tasks import Heartbeat, Listener, SideTask, StoreWatcher
 from launch_core.store import Claim, QueueItem, QueueStore
 from launch_core.store.engine import database_url
 from launch_core.store.states import ACTIVE, QUEUED
+
+if TYPE_CHECKING:
+    from launch_core.agent_guard import AgentGuard
 
 SHUTDOWN_GRACE = 5.0
 UNLIMITED_BATCH = 64
@@ -70,12 +73,14 @@ class Agent:
     def __init__(self, store: QueueStore, config: AgentConfig, entity: str, run_job: RunJob,
                  log: logging.Logger | logging.LoggerAdapter[Any], *,
                  stop: StopSignal | None = None, until_idle: bool = False,
-                 shutdown_grace: float = SHUTDOWN_GRACE) -> None:
+                 shutdown_grace: float = SHUTDOWN_GRACE,
+                 guard: AgentGuard | None = None) -> None:
         self.store, self.config, self.entity = store, config, entity
         self.run_job, self.log = run_job, log
         self.stop_signal = stop or StopSignal()
         self.until_idle = until_idle
         self.shutdown_grace = shutdown_grace  # seconds running monitors get at a stop
+        self.guard = guard  # sweeps our jobs if this process dies before the release
         self.queue_names = {store.get_queue(entity, q).id: q for q in config.queues}
         self.queue_ids = list(self.queue_names)
         self.agent_id = ""
@@ -96,6 +101,8 @@ class Agent:
         agent = await asyncio.to_thread(self.store.register_agent, self.entity,
                                         self.config.queues, self.config.max_jobs)
         self.agent_id = agent.id
+        if self.guard is not None:
+            self.guard.watch(agent.id)
         self.log.info("agent %s polling %s/%s (max_jobs %s)", agent.id, self.entity,
                       ",".join(self.config.queues), self.config.max_jobs)
         self.stop_signal.on_set(lambda: self._wake_from(loop))
@@ -260,5 +267,7 @@ class Agent:
             await asyncio.gather(*self.running.values(), return_exceptions=True)
         released = await asyncio.to_thread(self.store.release, self.agent_id)
         await asyncio.to_thread(self.store.stop_agent, self.agent_id)
+        if self.guard is not None:
+            await asyncio.to_thread(self.guard.disarm)
         if released:
             self.log.info("released jobs %s for re-adoption", released)

@@ -145,9 +145,18 @@ class ClaimOps(StoreBase):
         expired = (select(items).where(
             _state_in(ACTIVE), items.c.agent_id.is_not(None),
             items.c.lease_expires_at < now).with_for_update(skip_locked=True))
+        return self._sweep(expired, now)
+
+    def expire_agent(self, agent_id: str) -> SweepResult:
+        """Sweep a dead agent's items now, as if its leases had lapsed (its guard saw
+        its process end without a clean stop, see launch_core/agent_guard.py)."""
+        held = select(items).where(items.c.agent_id == agent_id, _state_in(ACTIVE))
+        return self._sweep(held.with_for_update(), self.clock())
+
+    def _sweep(self, query: Any, now: float) -> SweepResult:
         result = SweepResult([], [], [], [])
         with self._write() as conn:
-            for item in parsed(self, conn, conn.execute(expired).all(), SWEEPER):
+            for item in parsed(self, conn, conn.execute(query).all(), SWEEPER):
                 self._expire(conn, item, result, now)
         return result
 
