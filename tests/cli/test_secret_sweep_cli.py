@@ -7,24 +7,18 @@ from __future__ import annotations
 
 import json
 
-QUEUE_CONFIG = {
-    "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
-    "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
-    "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1,
-                       "VolumeSizeInGB": 10},
-    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-    "Environment": {"DATASET_URL": "https://reader:${DATASET_KEY}@data.example/set"},
-}
+from tests.sagemaker.test_sagemaker_queue import BASE, IMAGE, VARS
+
 SECRET = "dk-dry-run-7731"
-ENV = {"DATASET_KEY": SECRET, "AWS_REGION": "us-east-1",
-       "RELAUNCH_SAGEMAKER_EXTRA_ECR_HOSTS": "127.0.0.1:5000"}
+ENV = {"DATASET_KEY": SECRET, "AWS_REGION": "us-east-1"}
 
 
 def test_dry_run_request_masks_values_filled_from_the_environment(relaunch):
-    assert relaunch("queue", "create", "sm", "-r", "sagemaker", "--config",
-                    json.dumps(QUEUE_CONFIG), env=ENV).code == 0
-    shown = relaunch("launch", "-q", "sm", "-d", "127.0.0.1:5000/team/app:1", "--dry-run",
-                     "--json", env=ENV)
+    config = {**BASE, "Environment": {
+        "DATASET_URL": "https://reader:${DATASET_KEY}@data.example/set"}}
+    assert relaunch("queue", "create", "sm", "-r", "sagemaker", "--config", json.dumps(config),
+                    "--template-variables", json.dumps(VARS), env=ENV).code == 0
+    shown = relaunch("launch", "-q", "sm", "-d", IMAGE, "--dry-run", "--json", env=ENV)
     assert shown.code == 0, shown.err
     environment = shown.json()["request"]["Environment"]
     assert environment["DATASET_URL"] == "https://reader:***@data.example/set"
