@@ -70,6 +70,7 @@ class Rig:
     lease: float = 5.0
     agents: list[subprocess.Popen[bytes]] | None = None
     targets: dict[str, Target] = field(default_factory=dict)
+    last_log: Path = Path("/dev/null")  # the last agent's output
 
     def target(self, resource: str) -> Target:
         if resource not in self.targets:
@@ -139,7 +140,8 @@ class Rig:
 
     def _agent(self, cell_dir: Path, config: Path, point: str, pause: Path,
                env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = open(cell_dir / f"agent-{len(self.agents or [])}.log", "ab")  # noqa: SIM115
+        self.last_log = cell_dir / f"agent-{len(self.agents or [])}.log"
+        log = open(self.last_log, "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, str(FAULT_CLI), point, str(pause), "launch-agent", "-c",
              str(config)], env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -157,8 +159,9 @@ class Rig:
             elif (pause / "reached").exists():
                 return time.time()
             if agent.poll() is not None or time.monotonic() > deadline:
+                said = self.last_log.read_text(errors="replace").strip().splitlines()
                 raise RuntimeError(f"the job did not reach {point!r} (agent exit "
-                                   f"{agent.poll()})")
+                                   f"{agent.poll()}: {said[-1] if said else ''})")
             time.sleep(0.1)
 
     def _inject(self, fault: str, agent: subprocess.Popen[bytes], cell_dir: Path,
