@@ -27,12 +27,15 @@ _pattern: re.Pattern[str] | None = None
 
 
 def add_secret(value: object) -> None:
-    """Mask ``value`` (a string at least MIN_SECRET_LENGTH long) from now on."""
+    """Mask ``value`` (a string at least MIN_SECRET_LENGTH long) from now on, and each
+    line of a multi-line one (a PEM key) on its own, as CI systems do: a line can show
+    alone, or the value JSON-encoded with its newlines escaped."""
     global _pattern
     if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH or value in _secrets:
         return
+    lines = {line.strip() for line in value.splitlines()}
     with _lock:
-        _secrets.add(value)
+        _secrets.update({value, *(line for line in lines if len(line) >= MIN_SECRET_LENGTH)})
         longest_first = sorted(_secrets, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(secret) for secret in longest_first))
 

@@ -176,7 +176,10 @@ def cluster_block(name: str) -> tuple[dict[str, Any], str | None]:
         raise InvalidInput(f"{BLOCK_ENV}: KubernetesClusterConfig blocks need the kubernetes "
                            "extra: pip install 'relaunch[kubernetes]'")
     try:
-        block = import_target("prefect_kubernetes:KubernetesClusterConfig").load(name)
+        # _sync: in the agent's worker thread (an async flow's context) load() would
+        # return a coroutine
+        block = import_target("prefect_kubernetes:KubernetesClusterConfig").load(name,
+                                                                                 _sync=True)
     except ValueError as exc:
         raise InvalidInput(f"{BLOCK_ENV}: {str(exc).splitlines()[0]}") from None
     kube_config = dict(block.config)
