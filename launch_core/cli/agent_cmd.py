@@ -48,10 +48,11 @@ def launch_agent(
         typer.echo(f"launch config: Prefect block {config_block}")
     else:
         typer.echo(f"launch config: {loaded.source or 'none (built-in defaults)'}")
+    from flows.launch_agent import launch_agent as agent_flow
+    # After Prefect's import: it configures logging once, then only incrementally
+    # (a level set before it would be reset to INFO).
     if max(verbose, loaded.verbosity) >= 2:  # -v -v or verbosity: 2: debug logs
         logging.getLogger("prefect").setLevel(logging.DEBUG)
-    from flows.launch_agent import launch_agent as agent_flow
-    # After Prefect's import: it configures logging once, then only incrementally.
     if log_handler is not None:
         for name in LOGGERS:
             logging.getLogger(name).addHandler(log_handler)

@@ -112,6 +112,7 @@ def test_no_known_secret_in_any_output(relaunch, prefect_api, cli_env, postgres_
     assert body["Environment"]["DATASET_URL"] == dataset
     assert f"DATASET_URL={dataset}" in sweep.own["job logs (ok) stdout"]
     assert "DATASET_URL=https://reader:***@data.example/set" in sweep.outputs["prefect logs"]
+    assert " DEBUG " in sweep.outputs["agent log file"]  # -vv: debug logs swept too
     for name in EXPECTED:
         assert len(sweep.outputs.get(name, "")) > 20, f"{name} is empty"
 
@@ -190,7 +191,8 @@ def _enqueue(sweep: Sweep, names, tmp_path, double) -> dict[str, dict]:
 
 
 def _run_agent(sweep: Sweep, names, docker_env, tmp_path, store_url: str) -> None:
-    """One agent over the three queues; the store URL comes from its config file."""
+    """One agent over the queues, debug logs on (-vv); the store URL comes from its
+    config file."""
     config = tmp_path / "launch-config.yaml"
     config.write_text(json.dumps({
         "queues": [f"{kind}-{names.token}" for kind in KINDS],
@@ -200,7 +202,7 @@ def _run_agent(sweep: Sweep, names, docker_env, tmp_path, store_url: str) -> Non
                     "credentials-block": f"reg-{names.token}"}}))
     log = tmp_path / "agent.log"
     env = {k: v for k, v in sweep.env.items() if k != "RELAUNCH_DATABASE_URL"}
-    sweep.cli("agent", "launch-agent", "-c", str(config), "--until-idle", "-l", str(log),
+    sweep.cli("agent", "launch-agent", "-c", str(config), "--until-idle", "-vv", "-l", str(log),
               env=env, timeout=400)
     sweep.outputs["agent log file"] = log.read_text()
 
