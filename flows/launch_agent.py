@@ -81,8 +81,9 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
 
     agent = Agent(store_for(config.database), config, config.entity or default_entity(),
                   run_job, logger, stop=stop_signal_for(stop_key), until_idle=until_idle)
-    if stop_key is None:
-        agent.guard = AgentGuard(database_url(config.database))
+    if stop_key is None:  # a deployment's run: guard its jobs and its flow run
+        agent.guard = AgentGuard(database_url(config.database), module="flows.agent_guard",
+                                 flow_run=str(flow_run.get_id()))
     try:
         claimed = await agent.run()
     finally:

@@ -16,26 +16,31 @@ import contextlib
 import json
 import subprocess
 import sys
-from typing import IO
+from collections.abc import Callable
+from typing import IO, Any
 
 DISARM = b"done\n"
+After = Callable[[dict[str, Any]], str]  # more to do once swept -> what it did
 
 
 class AgentGuard:
     """The agent's side of the guard: start it, name the agent, disarm it."""
 
-    def __init__(self, database: str) -> None:
-        self._database = database
+    def __init__(self, database: str, *, module: str = "launch_core.agent_guard",
+                 **facts: str) -> None:
+        """Start the guard (``python -m module``); ``facts`` go with the agent's id
+        to the module's ``after`` step (flows/agent_guard.py: the flow run's id)."""
+        self._database, self._facts = database, facts
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "launch_core.agent_guard"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", module], stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, start_new_session=True)
         self._pipe: IO[bytes] | None = self._proc.stdin
 
     def watch(self, agent_id: str) -> None:
         """Guard ``agent_id`` (once registered) until disarmed."""
         # The URL (it may hold a password) goes through the pipe, never argv or env.
-        self._send(json.dumps({"database": self._database, "agent": agent_id}).encode()
-                   + b"\n")
+        named = {**self._facts, "database": self._database, "agent": agent_id}
+        self._send(json.dumps(named).encode() + b"\n")
 
     def disarm(self) -> None:
         """The agent stopped cleanly (its jobs are released): the guard exits."""
@@ -58,9 +63,9 @@ class AgentGuard:
                 self._pipe.flush()
 
 
-def guard(pipe: IO[bytes]) -> str:
-    """Wait for the end of ``pipe``; sweep the named agent's items unless disarmed.
-    Returns what it did (one line)."""
+def guard(pipe: IO[bytes], after: After | None = None) -> str:
+    """Wait for the end of ``pipe``; sweep the named agent's items unless disarmed,
+    then run ``after``. Returns what it did (one line)."""
     header = pipe.readline()
     if not header.endswith(b"\n"):
         return "no agent registered"
@@ -76,18 +81,19 @@ def guard(pipe: IO[bytes]) -> str:
         store.stop_agent(named["agent"])
     finally:
         store.dispose()
-    return (f"agent {named['agent']} ended without stopping: swept its jobs at once "
+    said = (f"agent {named['agent']} ended without stopping: swept its jobs at once "
             f"(requeued {swept.requeued}, re-adoptable {swept.orphaned}, "
             f"failed {swept.failed}, cancelled {swept.cancelled})")
+    return said + (after(named) if after else "")
 
 
-def main() -> None:
+def main(after: After | None = None) -> None:
     """``python -m launch_core.agent_guard``, the pipe on stdin."""
     from launch_core.errors import one_line
     from launch_core.masking import mask
 
     try:
-        said = guard(sys.stdin.buffer)
+        said = guard(sys.stdin.buffer, after)
     except Exception as exc:  # the store is down: the lease expiry will do it
         said = f"could not sweep: {one_line(exc)}"
     with contextlib.suppress(OSError):  # a stopped worker no longer reads our stderr
