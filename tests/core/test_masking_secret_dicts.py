@@ -2,7 +2,8 @@
 a service-account key file) is masked by its secret-looking keys when it has some, so
 its identifying fields (project, e-mail) stay readable where they belong (a Vertex
 job's resource name ``projects/<project>/...`` stored as the run's handle); a mapping
-without such keys is masked whole. A multi-line secret (the key itself) is masked line by line too."""
+without such keys is masked whole. A multi-line secret (the key itself) is masked line
+by line too."""
 
 from __future__ import annotations
 
