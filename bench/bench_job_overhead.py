@@ -6,14 +6,14 @@ PostgreSQL database), it runs bench_agent_latency's relaunch measurement (an idl
 job at a time) for each variant and queue store, alternating the variants round after
 round so both see the same machine load. A variant is a source tree put first on
 the agent's PYTHONPATH (``--before DIR``: e.g. ``git archive c0aa746 | tar -x -C DIR``);
-``after`` is this checkout.
+``after`` is this checkout, or ``--after DIR``.
 
 Prints per variant and store: overhead (store finished_at - enqueue - the job's own
 time) p50/p99 of each round, their medians, the load average during each round, and
 where the time goes (events table and the launch-job flow run's task start times),
 the Prefect REST calls per job are not counted here (see tests/flows/fault_proxy.py).
 
-Usage: python bench/bench_job_overhead.py --before DIR [--rounds 3] [--samples 15]
+Usage: python bench/bench_job_overhead.py --before DIR [--after DIR] [--rounds 3] [--samples 15]
        [--stores sqlite,postgresql]
 """
 
@@ -79,11 +79,14 @@ def report(runs: dict[tuple[str, str], list[tuple[list[latency.Sample], float]]]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="source tree of the 'before' variant")
+    parser.add_argument("--after", type=Path, help="source tree of the 'after' variant "
+                        "(default: this checkout)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--samples", type=int, default=15, help="per round")
     parser.add_argument("--stores", default="sqlite,postgresql")
     args = parser.parse_args()
-    variants: list[tuple[str, Path | None]] = [("after", None)]
+    variants: list[tuple[str, Path | None]] = [
+        ("after", args.after.resolve() if args.after else None)]
     if args.before:
         variants.insert(0, ("before", args.before.resolve()))
     stores = args.stores.split(",")

@@ -8,9 +8,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.context import FlowRunContext
 
 from flows.registry_setup import load_block_credentials
-from flows.runtime import config_for, run_logger, store_for
+from flows.runtime import config_for, run_logger, share_sync_client, store_for
 from flows.tasks import prefect_step
 from launch_core.errors import one_line
 from launch_core.launch_records import Launch, Resolved
@@ -19,8 +20,12 @@ from launch_core.pipeline import JobPipeline, StageFailed
 from launch_core.store import QueueItem
 from launch_core.store.states import FAILED, TERMINAL
 
+RESULT_BLOCK = "relaunch-job-results"
 
-@flow(name="launch-job", flow_run_name="{queue_name}-{item_id}", log_prints=True)
+
+# No result persistence: the store keeps the outcome.
+@flow(name="launch-job", flow_run_name="{queue_name}-{item_id}", log_prints=True,
+      persist_result=False)
 async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] | None = None,
                      actor: str = "cli", resume: bool = False,
                      claim_token: int | None = None) -> str:
@@ -57,8 +62,8 @@ async def run_launch_job(item_id: int, queue_name: str, actor: str, resume: bool
     be created or started, and nothing of the job ran: the caller gives it back.
     """
     try:
-        return await launch_job(item_id=item_id, queue_name=queue_name, actor=actor,
-                                resume=resume, claim_token=claim_token)
+        return await asyncio.create_task(
+            _own_flow_run(item_id, queue_name, actor, resume, claim_token))
     except StageFailed:
         raise
     except Exception as exc:
@@ -72,6 +77,45 @@ async def run_launch_job(item_id: int, queue_name: str, actor: str, resume: bool
             "the Prefect UI shows that flow run unfinished", item_id, item.state,
             one_line(exc))
         return item.state
+
+
+async def _own_flow_run(item_id: int, queue_name: str, actor: str, resume: bool,
+                        claim_token: int | None) -> str:
+    """The launch-job flow as a flow run of its own, not a child of the agent's: a
+    child costs two more Prefect API calls before the job starts (its tracking task
+    run, and a search for an earlier child) and leaves one task run per job in the
+    agent's flow run. Runs in a task of its own (a copy of the caller's context,
+    which keeps the agent's API client). Its ``actor`` parameter names the agent."""
+    FlowRunContext.__var__.set(None)  # type: ignore[arg-type]  # this task's copy only
+    await share_sync_client()
+    job_flow = await _with_saved_result_storage()
+    state: str = await job_flow(item_id=item_id, queue_name=queue_name, actor=actor,
+                                resume=resume, claim_token=claim_token)
+    return state
+
+
+_JOB_FLOWS: list[Any] = []  # launch_job with the saved storage (a Flow)
+
+
+async def _with_saved_result_storage() -> Any:
+    """launch_job with a result storage saved on the server (the block
+    ``relaunch-job-results``, a LocalFileSystem nothing is written to: results are
+    not persisted). Without one, a flow run that is not a child asks the server for
+    its default storage twice, each time with a new synchronous client. Saved once
+    per process; while that fails (Prefect away), launch_job as it is."""
+    if not _JOB_FLOWS:
+        from prefect.filesystems import LocalFileSystem
+        from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
+
+        storage = LocalFileSystem(basepath=str(PREFECT_RESULTS_LOCAL_STORAGE_PATH.value()))
+        try:
+            await storage.asave(RESULT_BLOCK, overwrite=True)
+        except Exception as exc:
+            run_logger().info("could not save the %s block (%s)", RESULT_BLOCK,
+                              one_line(exc))
+            return launch_job
+        _JOB_FLOWS.append(launch_job.with_options(result_storage=storage))
+    return _JOB_FLOWS[0]
 
 
 def _ended_under(actor: str, item_id: int, claim_token: int | None) -> QueueItem | None:

@@ -59,19 +59,20 @@ def transitions(store: QueueStore, item_id: int) -> list[tuple[str | None, str]]
             if e.from_state != e.to_state]
 
 
-@pytest.mark.parametrize("call", ["/api/task_runs/$", "/api/flow_runs/$"],
-                         ids=["child-task-run", "flow-run"])
+@pytest.mark.parametrize("call", ["/api/flows/$", "/api/flow_runs/$"],
+                         ids=["flow", "flow-run"])
 def test_a_503_creating_a_jobs_flow_run_gives_the_job_back_at_once_and_it_runs_once(
         relaunch, agent_env: dict[str, str], proxy: FaultProxy, store: QueueStore,
         out_dir: Path, call: str) -> None:
-    """The issue's burst: Prefect answered 503 while the job's (child) flow run was
-    created. The item goes back to the queue at once with one attempt counted (not
-    held until its lease lapses) and the next attempt runs it, once."""
-    queue = f"create-{call.split('/')[2]}"
+    """The issue's burst: Prefect answered 503 while the job's flow run was created
+    (its flow registered, then the run). The item goes back to the queue at once with
+    one attempt counted (not held until its lease lapses) and the next attempt runs
+    it, once."""
+    queue = f"create-{call.split('/')[2].replace('_', '-')}"
     assert relaunch("queue", "create", queue, "-r", "local-process").code == 0
     job = enqueue(relaunch, queue, out_dir)
-    # The agent's own flow run is created first; the job's child flow run next.
-    fault = proxy.fail("POST", call, skip=1 if "flow_runs" in call else 0, times=2)
+    # The agent's own flow run is created first; the job's flow run next.
+    fault = proxy.fail("POST", call, skip=1, times=2)
     agent = relaunch("launch-agent", "-q", queue, "--until-idle", env=agent_env,
                      timeout=240)
     assert agent.code == 0, agent.err[-3000:]
