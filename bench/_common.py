@@ -259,6 +259,14 @@ def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     return env
 
 
+def become_prefect_client(home: Path, api_url: str) -> None:
+    """Make this process a Prefect client of ``api_url`` with its own home (no other
+    PREFECT_*/RELAUNCH_* settings)."""
+    for key in [k for k in os.environ if k.startswith(("PREFECT_", "RELAUNCH_"))]:
+        del os.environ[key]
+    os.environ.update(prefect_env(home, api_url))
+
+
 @contextlib.contextmanager
 def prefect_server(home: Path, timeout: float = 120.0,
                    stray_grace: float = 3.0) -> Iterator[str]:

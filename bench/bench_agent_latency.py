@@ -329,9 +329,7 @@ def main() -> int:
     with (_common.bench_run("relaunch-bench-agent-", TIME_LIMIT) as tmp,
           _common.prefect_server(tmp / "prefect-server-home") as api_url):
         # This process is a Prefect client too (run_deployment): same server, own home.
-        for key in [k for k in os.environ if k.startswith(("PREFECT_", "RELAUNCH_"))]:
-            del os.environ[key]
-        os.environ.update(_common.prefect_env(tmp / "prefect-client-home", api_url))
+        _common.become_prefect_client(tmp / "prefect-client-home", api_url)
         import prefect
         from prefect.settings import (
             PREFECT_WORKER_PREFETCH_SECONDS,

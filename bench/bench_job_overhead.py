@@ -93,9 +93,7 @@ def main() -> int:
     print(f"bench_job_overhead  ({_common.machine()})", flush=True)
     with (_common.bench_run("relaunch-bench-overhead-", TIME_LIMIT) as tmp,
           _common.prefect_server(tmp / "prefect-server-home") as api):
-        for key in [k for k in os.environ if k.startswith(("PREFECT_", "RELAUNCH_"))]:
-            del os.environ[key]
-        os.environ.update(_common.prefect_env(tmp / "prefect-client-home", api))
+        _common.become_prefect_client(tmp / "prefect-client-home", api)
         runs: dict[tuple[str, str], list[tuple[list[latency.Sample], float]]] = {}
         began = time.monotonic()
         for n in range(args.rounds):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.flows.fault_proxy import FaultProxy, fault_proxy
 from tests.prefect_server import PrefectAPI, free_port
 from tests.support import require_service
 
@@ -28,6 +29,13 @@ def cli_env(tmp_path: Path, prefect_api: str) -> dict[str, str]:
                DO_NOT_TRACK="1", HOME=str(tmp_path / "home"), PREFECT_API_URL=prefect_api,
                PREFECT_HOME=str(tmp_path / "prefect-home"))
     return env
+
+
+@pytest.fixture
+def proxy(prefect_api: str) -> Iterator[FaultProxy]:
+    """A loopback fault proxy in front of the session's Prefect server."""
+    with fault_proxy(prefect_api) as started:
+        yield started
 
 
 @pytest.fixture

@@ -21,16 +21,10 @@ import pytest
 from launch_core.store import QueueStore
 from tests.conftest import RELAUNCH
 from tests.flows.conftest import JOBS, read_records
-from tests.flows.fault_proxy import FaultProxy, fault_proxy
+from tests.flows.fault_proxy import FaultProxy
 from tests.support import wait_for
 
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-@pytest.fixture
-def proxy(prefect_api: str) -> Iterator[FaultProxy]:
-    with fault_proxy(prefect_api) as started:
-        yield started
 
 
 @pytest.fixture

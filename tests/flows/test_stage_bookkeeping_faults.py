@@ -15,14 +15,13 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.flows.fault_proxy import FaultProxy, fault_proxy
+from tests.flows.fault_proxy import FaultProxy
 from tests.prefect_server import PrefectAPI
 from tests.support import wait_for
 
@@ -31,12 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ACQUIRE = "/v2/concurrency_limits/increment-with-lease$"
 RELEASE = "/v2/concurrency_limits/decrement-with-lease$"
 UI_WARNING = "the Prefect UI misses that step"
-
-
-@pytest.fixture
-def proxy(prefect_api: str) -> Iterator[FaultProxy]:
-    with fault_proxy(prefect_api) as started:
-        yield started
 
 
 @pytest.fixture
