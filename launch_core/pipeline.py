@@ -57,6 +57,10 @@ async def direct_step(name: str, fn: Callable[..., Awaitable[Any]], *args: Any) 
     return await fn(*args)
 
 
+# How long a job's flow waits, once its run ended, for its announcement to reach an
+# orchestration API that is slow or away (Prefect's client retries for up to ~60 s).
+ANNOUNCE_GRACE = 10.0
+
 class StageFailed(LaunchError):
     """A stage failed; the item is marked ``failed`` with this stage and reason."""
 
@@ -132,7 +136,7 @@ class JobPipeline(ImageBuild, RunWatch):
                 status = await step(stage, self.watch, launch, handle)
             finally:
                 if published is not None:
-                    await _settle(published)
+                    await _settle(published, item_id, self.log)
         except LostClaim as exc:
             self.log(f"job {item_id}: stopping, {exc}")
             return LOST
@@ -245,10 +249,16 @@ class JobPipeline(ImageBuild, RunWatch):
         return status.state
 
 
-async def _settle(task: asyncio.Future[None]) -> None:
-    """Let a side task (it handles its own errors) finish; cancelled with its caller."""
+async def _settle(task: asyncio.Future[None], item_id: int,
+                  log: Callable[[str], None]) -> None:
+    """Let the announcement (it handles its own errors) finish, for at most
+    ANNOUNCE_GRACE seconds after the run ended; cancelled with its caller."""
     try:
-        await asyncio.shield(task)
+        await asyncio.wait_for(asyncio.shield(task), ANNOUNCE_GRACE)
+    except TimeoutError:
+        task.cancel()
+        log(f"job {item_id}: its announcement (the Prefect artifact) was given up: "
+            f"the orchestration API did not answer within {ANNOUNCE_GRACE:.0f} s")
     except asyncio.CancelledError:
         task.cancel()
         raise

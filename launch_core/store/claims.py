@@ -18,6 +18,7 @@ from launch_core.store.states import (
     FAILED,
     LAUNCHED,
     QUEUED,
+    TERMINAL,
     UNSUBMITTED,
 )
 from launch_core.store.unparsable import fail_unparsable, parsed, split
@@ -119,8 +120,9 @@ class ClaimOps(StoreBase):
         """Extend the leases of the items ``claims`` names (item id -> claim token),
         each only while the agent still holds it under that token.
 
-        The result says which items were renewed and which the agent lost (swept,
-        ended, or claimed again by another agent): it must stop working on those.
+        The result says which items were renewed, which the agent lost (swept, or
+        claimed again by another agent): it must stop working on those; and which
+        ended under its claim (their end is recorded).
         """
         if not claims:
             return RenewResult([], [])
@@ -129,7 +131,15 @@ class ClaimOps(StoreBase):
                  .values(lease_expires_at=self.clock() + lease_seconds).returning(items.c.id))
         with self._write() as conn:
             renewed = {row.id for row in conn.execute(query)}
-        return RenewResult(sorted(renewed), sorted(set(claims) - renewed))
+        rest = {item_id: token for item_id, token in claims.items() if item_id not in renewed}
+        if not rest:
+            return RenewResult(sorted(renewed), [])
+        ended_query = select(items.c.id).where(
+            items.c.agent_id == agent_id, _state_in(TERMINAL),
+            tuple_(items.c.id, items.c.claim_token).in_(list(rest.items())))
+        with self._read() as conn:
+            ended = {row.id for row in conn.execute(ended_query)}
+        return RenewResult(sorted(renewed), sorted(set(rest) - ended), sorted(ended))
 
     def sweep_expired(self, *, now: float | None = None) -> SweepResult:
         """Handle items whose lease expired (their agent is gone).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from launch_core.models import PRIORITY_NAME, LaunchSpec, QueueDefinition
@@ -107,10 +107,13 @@ class AgentRecord:
 
 @dataclass(frozen=True)
 class RenewResult:
-    """A lease renewal: item ids still held (renewed) and those the agent lost."""
+    """A lease renewal: item ids still held (renewed), those the agent lost (swept or
+    claimed again by another agent), and those that ended under its own claim (their
+    pipelines may still be finishing, e.g. reporting to Prefect: not lost)."""
 
     renewed: list[int]
     lost: list[int]
+    ended: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

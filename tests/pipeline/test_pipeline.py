@@ -137,3 +137,27 @@ def test_direct_step_runs_the_stage_as_is() -> None:
         return 2 * x
 
     assert asyncio.run(direct_step("any", double, 21)) == 42
+
+
+def test_an_announcement_that_hangs_does_not_delay_the_end_and_is_given_up(
+        jobs: Jobs, sqlite_store: QueueStore, agent_config: AgentConfig,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The announcement (the Prefect artifact in the flow) talks to an API that may be
+    away: the run's end is recorded while it hangs, and it is given up after the grace."""
+    import launch_core.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "ANNOUNCE_GRACE", 0.5)
+    item = jobs.enqueue()
+    [claimed] = sqlite_store.claim("agent-a", [jobs.queue.id])
+    ends: list[str] = []
+
+    async def hangs(launch: Any, *_: Any) -> None:
+        while True:  # like a client retrying an API that does not answer
+            ends.append(sqlite_store.get_item(launch.item.id).state)
+            await asyncio.sleep(0.05)
+
+    run, lines = pipeline(sqlite_store, agent_config, "agent-a")
+    state = asyncio.run(run.run(item.id, claim_token=claimed.claim_token, announce=hangs))
+    assert state == "finished"
+    assert "finished" in ends  # the end was recorded while the announcement still hung
+    assert any("announcement (the Prefect artifact) was given up" in line for line in lines)
