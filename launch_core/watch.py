@@ -59,7 +59,10 @@ class RunWatch:
                     await asyncio.to_thread(resource.cleanup, handle)
                     self.log(f"job {item.id} cancelled on request")
                     return RunStatus(CANCELLED)
-            await asyncio.sleep(resource.poll_interval)
+            if resource.waits_for_end:  # wakes at the run's end, not a poll later
+                await asyncio.to_thread(resource.wait, handle, resource.poll_interval)
+            else:
+                await asyncio.sleep(resource.poll_interval)
         await self._record_end(launch, status)
         await asyncio.to_thread(resource.cleanup, handle)
         return status

@@ -3,6 +3,7 @@ line per implementation in ``launch_core.plugins``."""
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,7 @@ class Resource(ABC):
     runs_on_agent_host: ClassVar[bool] = False  # its runs live on the agent's machine
     reports_preemption: ClassVar[bool] = False  # status() may say "preempted"
     poll_interval: ClassVar[float] = 0.25  # seconds between two status checks of a run
+    waits_for_end: ClassVar[bool] = False  # wait() returns as soon as a run ends
     # Longest WANDB_CONFIG value a run gets; past it the config is split into
     # WANDB_CONFIG_0..N (W&B's limit for its runners but SageMaker's 512). None: no limit.
     env_value_limit: ClassVar[int | None] = 32670
@@ -149,6 +151,11 @@ class Resource(ABC):
     @abstractmethod
     def cancel(self, handle: dict[str, Any], timeout: float) -> None:
         """Stop the run: politely, then by force after ``timeout`` seconds."""
+
+    def wait(self, handle: dict[str, Any], timeout: float) -> None:
+        """With ``waits_for_end``: block until the run may have ended, at most
+        ``timeout`` seconds (runs in a worker thread). The watch then asks status()."""
+        time.sleep(timeout)
 
     def cleanup(self, handle: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Release what the run left behind once its result is recorded."""

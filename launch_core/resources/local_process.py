@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -44,7 +45,8 @@ class LocalProcessResource(Resource):
     options = LocalProcessOptions
     needs_image = False
     runs_on_agent_host = True
-    poll_interval = 0.05  # a file stat: cheap, and it bounds how late the end is seen
+    poll_interval = 0.5  # how often the output is passed on; the end wakes wait()
+    waits_for_end = True
 
     def __init__(self) -> None:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
@@ -103,6 +105,19 @@ class LocalProcessResource(Resource):
         if exit_file.exists():  # finished between the two checks
             return self.status(handle)
         return RunStatus("failed", None, "process ended without recording an exit code")
+
+    def wait(self, handle: dict[str, Any], timeout: float) -> None:
+        """Until the runner exits (a pidfd: no reaping, works for a re-adopted run
+        that is not our child) or ``timeout`` s."""
+        try:
+            fd = os.pidfd_open(handle["pid"])
+        except (ProcessLookupError, OSError):
+            return  # gone already
+        try:
+            if self._alive(handle):  # the pid is still our runner, not a reused one
+                select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
 
     def read_logs(self, handle: dict[str, Any], offset: int) -> tuple[str, int]:
         return read_log_file(handle["log"], offset)
