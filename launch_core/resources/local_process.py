@@ -73,12 +73,15 @@ class LocalProcessResource(Resource):
         """Wait for the runner to claim the run; the handle of whichever runner did."""
         deadline = time.monotonic() + _CLAIM_WAIT
         while time.monotonic() < deadline:
+            # Whether it exited, asked before looking for its claim: a quick job's
+            # runner may claim, run and exit between the two.
+            exited = proc.poll() is not None
             handle = self.find(ref)
             if handle is not None:
                 if handle["pid"] != proc.pid:  # another runner had it: ours ran nothing
                     self._reap(proc.pid)
                 return handle
-            if proc.poll() is not None and proc.returncode != _ALREADY_STARTED:
+            if exited and proc.returncode != _ALREADY_STARTED:
                 raise LaunchError(f"local-process: the runner of {ref.name} exited "
                                   f"({proc.returncode}) before starting the job")
             time.sleep(0.005)

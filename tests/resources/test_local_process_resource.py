@@ -480,3 +480,28 @@ def test_recycled_pid_handle_of_a_live_run_is_not_alive(resource, make_job, star
     assert LocalProcessResource().status(handle).state == "running"  # the true handle
     gate.touch()
     assert wait_done(resource, handle).state == "finished"
+
+
+def test_a_runner_that_claims_runs_and_exits_between_two_looks_is_its_run(
+        resource, make_job, started, monkeypatch: pytest.MonkeyPatch) -> None:
+    """submit() looks for the runner's claim, then whether the runner exited. A quick
+    job's runner can claim, run and exit between the two (seen under load: a trivial
+    job ran and its item was failed "the runner ... exited (0) before starting the
+    job"). Here the first look is made to miss the claim until the runner is gone."""
+    real_find = LocalProcessResource.find
+    looks: list[int] = []
+
+    def slow_first_look(self: LocalProcessResource, ref: Any) -> Any:
+        if self._children and not looks:  # its first look after starting the runner
+            looks.append(1)
+            for child in self._children.values():
+                child.wait(timeout=DEADLINE)  # the runner claims, runs the job, exits
+            return None
+        return real_find(self, ref)
+
+    monkeypatch.setattr(LocalProcessResource, "find", slow_first_look)
+    handle = submit(resource, make_job(py("print('quick')")), started)
+    monkeypatch.setattr(LocalProcessResource, "find", real_find)
+    assert looks == [1]
+    assert wait_done(resource, handle).state == "finished"
+    assert "quick" in resource.read_logs(handle, 0)[0]
