@@ -70,18 +70,10 @@ class PrivateDockerd:
         if self.proc is None:
             return
         self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        _reap(self.proc, 60)
         self.proc = None
         if self.events is not None:  # its stream ended with the daemon
-            try:
-                self.events.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.events.kill()
-                self.events.wait(timeout=10)
+            _reap(self.events, 10)
             self.events = None
 
     def restart(self) -> None:
@@ -109,3 +101,12 @@ class PrivateDockerd:
     def _docker(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60,
                               env={**os.environ, **self.env})
+
+
+def _reap(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait ``timeout`` s for ``proc`` to end, then kill it."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
