@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from launch_core.plugins import names
-from launch_core.schema_pattern import compile_pattern, matches
+from launch_core.schema_pattern import PatternError, compile_pattern, matches
 from launch_core.wandb_forms import (
     canonical_resource,
     from_wandb_queue_config,
@@ -85,8 +85,8 @@ class TemplateVariable(_Model):
                 raise ValueError(f"pattern only applies to strings, not {self.type}")
             try:
                 compile_pattern(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+            except PatternError as exc:  # invalid, or a feature RE2 does not have
+                raise ValueError(str(exc)) from None
         if self.enum is not None:
             if not self.enum:
                 raise ValueError("enum must list at least one value")

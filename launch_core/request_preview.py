@@ -13,6 +13,7 @@ from typing import Any
 
 from launch_core.api import PreparedLaunch
 from launch_core.errors import MissingExtra
+from launch_core.macros import job_macros
 from launch_core.resolve import resolve_resource_config
 from launch_core.resources.base import JobContext, get_resource
 from launch_core.store import QueueItem
@@ -32,10 +33,8 @@ def preview_request(prepared: PreparedLaunch) -> dict[str, Any] | None:
     except MissingExtra:
         return None
     run_id = new_run_id()
-    macros = {"run_id": run_id, "run_name": spec.name or run_id, "item_id": "0",
-              "queue_name": queue.name, "entity_name": queue.entity,
-              "project_name": spec.project or "", "author": spec.author or "",
-              "image_uri": spec.image or PREVIEW_IMAGE}
+    macros = job_macros(spec, run_id=run_id, item_id=0, queue_name=queue.name,
+                        entity_name=queue.entity, image_uri=spec.image or PREVIEW_IMAGE)
     config = resolve_resource_config(queue.definition, spec, macros, env=dict(os.environ))
     config.pop("builder", None)
     image = spec.image or (PREVIEW_IMAGE if resource.needs_image else None)

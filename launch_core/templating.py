@@ -101,6 +101,23 @@ def resolve_values(
     return resolved
 
 
+def check_filled_values(variables: Mapping[str, TemplateVariable],
+                        filled: Mapping[str, Any]) -> None:
+    """Check values again once macros are filled into them (``fill_macros``): what
+    the job gets must keep its variable's rules (type, bounds, enum, pattern, length)
+    too, so ``${run_name}`` cannot bring a ``/`` past ``pattern: ^[^/]+$``.
+
+    Raises TemplateError naming the variable and the rule broken.
+    """
+    for name, value in filled.items():
+        if name in variables:  # resolve_values refused any other name
+            try:
+                coerce_value(variables[name], value)
+            except ValueError as exc:
+                raise TemplateError(f"template variable {name!r} with macros filled in: "
+                                    f"{exc}") from None
+
+
 def render_template(config: Any, values: Mapping[str, Any],
                     literal: Callable[[str], str] | None = None) -> Any:
     """Return a copy of ``config`` with placeholders replaced by ``values``.
