@@ -9,7 +9,7 @@ from launch_core.errors import InvalidInput
 from launch_core.macros import fill_macros
 from launch_core.merge import deep_merge
 from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.templating import render_template, resolve_values
+from launch_core.templating import check_filled_values, render_template, resolve_values
 
 
 def check_resource_args_allowed(queue: QueueDefinition, spec: LaunchSpec) -> None:
@@ -33,11 +33,25 @@ def resolve_resource_config(
     ``env`` fills ``${ENV}`` macros in the queue's own strings only. Raises
     TemplateError / InvalidInput naming the variable or field at fault.
     """
+    return resolve_both(queue, spec, macros, env)[0]
+
+
+def resolve_both(
+    queue: QueueDefinition,
+    spec: LaunchSpec,
+    macros: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the final config, the reference): ``resolve_resource_config`` and the same
+    config before the resource args are merged, which the guardrails compare."""
     macros = macros or {}
     check_resource_args_allowed(queue, spec)
     values = resolve_values(queue.template_variables, spec.template_values)
     # Admin text gets macros and ${ENV}; substituted submitter values get known macros
-    # only, and nothing filled in is ever rendered again.
-    rendered = render_template(queue.config, fill_macros(values, macros),
+    # only (and must keep their rules once filled), and nothing filled in is ever
+    # rendered again.
+    filled = fill_macros(values, macros)
+    check_filled_values(queue.template_variables, filled)
+    rendered = render_template(queue.config, filled,
                                literal=lambda text: fill_macros(text, macros, env))
-    return deep_merge(rendered, fill_macros(spec.resource_args, macros))
+    return deep_merge(rendered, fill_macros(spec.resource_args, macros)), rendered

@@ -31,17 +31,26 @@ def check_queue_config(queue: QueueDefinition) -> None:
 
 
 def check_job_config(queue: QueueDefinition, config: dict[str, Any],
-                     resource: Resource | None = None) -> None:
+                     resource: Resource | None = None,
+                     reference: dict[str, Any] | None = None) -> None:
     """Raise InvalidInput when a job's rendered ``config`` is refused by the queue's
-    resource (its options, its guardrails). The ``builder`` section is the agent's."""
+    resource (its options, its guardrails against ``reference``: the queue's config
+    rendered with the job's values, before its resource args). The ``builder``
+    section is the agent's."""
     resource = resource or _resource(queue.resource)
     if resource is not None:
-        options = {k: v for k, v in config.items() if k != "builder"}
+        options = _without_builder(config)
         resource.validate(options, queue)
+        resource.check_guardrails(
+            options, queue, None if reference is None else _without_builder(reference))
         try:  # the job's environment is built from the options as the resource reads them
             env_option(resource.parse_options(options).model_dump().get("env"))
         except InvalidInput as exc:
             raise InvalidInput(f"{resource.name}: {exc}") from None
+
+
+def _without_builder(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != "builder"}
 
 
 def _resource(name: str) -> Resource | None:

@@ -25,6 +25,7 @@ def run_build_job(cluster: Any, build: KanikoBuild, secret: dict[str, Any] | Non
     from launch_core.resources.kube_client import KubernetesApiError, run_session
 
     manifest = kaniko_job(build)
+    kube_guardrails.check_manifest(manifest)  # no queue: nothing allowable passes
     kube_guardrails.validate_schema(manifest)
     try:
         run_session(cluster, lambda api: _run(api, build, manifest, secret, log, interval),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from launch_core.errors import InvalidInput
+from launch_core.guardrails import ALLOWABLE, MISSING, Finding, Guard, check_guardrails
 from launch_core.plugins import load_implementation
 
 if TYPE_CHECKING:
@@ -108,6 +110,40 @@ class Resource(ABC):
         it (its ``config`` and ``allow_fields``), to tell the admin's values from
         the submitter's."""
         self.parse_options(config)
+
+    # Fields a submitter may not set, change or remove (see launch_core.guardrails).
+    guards: ClassVar[Mapping[str, Guard]] = {}
+
+    @classmethod
+    def allow_fields(cls) -> frozenset[str]:
+        """The names ``relaunch queue create --allow-field`` takes for this resource."""
+        return frozenset(name for name, guard in cls.guards.items()
+                         if guard.kind == ALLOWABLE)
+
+    def guard_findings(self, config: Any) -> Iterable[Finding]:
+        """Where ``config`` (as ``guard_view`` gives it) sets a field of ``guards``."""
+        return ()
+
+    def guard_view(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` with its keys as this resource reads them (aliases resolved)."""
+        return config
+
+    def check_guardrails(self, config: dict[str, Any], queue: QueueDefinition | None,
+                         reference: dict[str, Any] | None = None) -> None:
+        """Raise InvalidInput when ``config`` sets, changes or removes a guarded field
+        against ``queue``'s admin (``reference``: the queue's config rendered with the
+        job's values, before its resource args; default ``config``). Also refuses an
+        ``allow_fields`` name this resource does not know."""
+        allowed = set(queue.allow_fields) if queue is not None else set()
+        unknown = sorted(allowed - self.allow_fields())
+        if unknown:
+            names = ", ".join(sorted(self.allow_fields())) or "none"
+            raise InvalidInput(f"--allow-field: {unknown[0]!r} means nothing on a {self.name} "
+                               f"queue (its guarded fields: {names})")
+        raw = self.guard_view(queue.config) if queue is not None else MISSING
+        check_guardrails(self.guards, self.guard_findings, self.guard_view(config),
+                         reference=MISSING if reference is None else self.guard_view(reference),
+                         raw=raw, allowed=allowed, has_queue=queue is not None)
 
     def request(self, job: JobContext) -> dict[str, Any] | None:
         """The exact request ``submit`` sends for ``job`` (a manifest, an API body),

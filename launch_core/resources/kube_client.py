@@ -8,7 +8,9 @@ present), else from the kube config (KUBECONFIG or ~/.kube/config, its current
 context).
 
 The namespace, first found: the manifest's ``metadata.namespace``, the queue config's
-``namespace``, the agent's own namespace in a cluster, the kube context's, ``default``.
+``namespace`` (both the admin's only: guardrails), the agent's RELAUNCH_KUBE_NAMESPACE
+(the namespace for runs, apart from the agent's own and its Secret), the agent's own
+namespace in a cluster, the kube context's, ``default``.
 
 ``kubernetes_asyncio`` is imported inside the functions, so that ``launch_core``
 imports without the ``kubernetes`` extra.
@@ -20,6 +22,7 @@ import asyncio
 import functools
 import json
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,8 @@ SERVICE_ACCOUNT_DIR_ENV = "RELAUNCH_KUBE_SERVICE_ACCOUNT_DIR"
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 # The KubernetesClusterConfig block (prefect-kubernetes) an agent reaches its cluster with.
 BLOCK_ENV = "RELAUNCH_KUBE_CLUSTER_CONFIG_BLOCK"
+# Where runs go when their queue's config names no namespace (the agent's setting).
+NAMESPACE_ENV = "RELAUNCH_KUBE_NAMESPACE"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ def resolve_namespace(manifest: dict[str, Any], queue_namespace: str | None,
         return str(metadata["namespace"])
     if queue_namespace:
         return queue_namespace
+    if os.environ.get(NAMESPACE_ENV):
+        return os.environ[NAMESPACE_ENV]
     if cluster.in_cluster:
         own = service_account_dir() / "namespace"
         if own.is_file() and own.read_text().strip():
@@ -160,9 +167,25 @@ async def api_client(cluster: ClusterChoice) -> Any:
                  f"the block {cluster.block!r} ({BLOCK_ENV})" if cluster.uses_block else
                  "in-cluster service account or kube config")
         raise InvalidInput(f"kubernetes: no usable cluster configuration ({where}): "
-                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                           ) from None
+                           f"{config_error(exc)}") from None
     return client.ApiClient(configuration)
+
+
+_EXEC_FAILED = re.compile(r"exec: process returned -?\d+")
+
+
+def config_error(exc: BaseException) -> str:
+    """One line saying why a kube config could not be loaded, masked. An exec
+    plugin's failure says its exit code only: its stderr (which kubernetes_asyncio
+    puts in the message) comes from a command run with the agent's environment."""
+    from launch_core.masking import mask
+
+    text = str(exc).strip()
+    if text.startswith("exec:"):
+        failed = _EXEC_FAILED.match(text)
+        return (f"{failed.group(0)} (its output is not shown)" if failed else
+                "the exec plugin failed (its output is not shown)")
+    return mask(text.splitlines()[0]) if text else type(exc).__name__
 
 
 @functools.cache

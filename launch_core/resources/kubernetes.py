@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import ConfigDict
 
+from launch_core.guardrails import Finding
+from launch_core.private_files import private_dir, write_private
 from launch_core.resources import kube_guardrails
 from launch_core.resources.base import JobContext, Options, Resource, RunRef, RunStatus
 from launch_core.resources.kube_client import (
@@ -55,7 +57,8 @@ def _record(ref: RunRef) -> Path:
 class KubernetesOptions(Options):
     """W&B's kubernetes queue config: a manifest (``apiVersion``, ``kind``,
     ``metadata``, ``spec``) plus where to send it (``namespace``, ``configFile``,
-    ``context``) and the job's extra variables (``env``)."""
+    ``context``) and the job's extra variables (``env``). Where to send it, the kind
+    and credentials are the queue admin's only (``kube_guardrails``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -89,10 +92,27 @@ class KubernetesResource(Resource):
     # The manifest and the API server take large values; keep W&B's runner limit.
     env_value_limit: ClassVar[int | None] = 32670
 
+    guards = kube_guardrails.GUARDS
+
     def validate(self, config: dict[str, Any], queue: QueueDefinition | None = None) -> None:
         options = self.parse_options(config)
         env_option(options.env)
-        kube_guardrails.check_manifest(options.manifest(), queue)
+
+    def guard_view(self, config: dict[str, Any]) -> dict[str, Any]:
+        return kube_guardrails.guard_view(config)
+
+    def guard_findings(self, config: Any) -> list[Finding]:
+        return list(kube_guardrails.find_guarded(config))
+
+    def check_guardrails(self, config: dict[str, Any], queue: QueueDefinition | None,
+                         reference: dict[str, Any] | None = None) -> None:
+        """The guardrails (a job's value named as such first), then the kind (a batch
+        Job or a workload kind ``kube_status`` reads), then the schema of the partial
+        manifest (a typo named by its path; ``request`` checks the complete one)."""
+        super().check_guardrails(config, queue, reference)
+        options = self.parse_options(config)
+        kube_guardrails.check_kind(options.apiVersion, options.kind)
+        kube_guardrails.validate_schema(options.manifest(), partial=True)
 
     def request(self, job: JobContext) -> dict[str, Any]:
         options = self.parse_options(job.config)
@@ -112,8 +132,8 @@ class KubernetesResource(Resource):
                       CONTAINER_ANNOTATION),
                   "pull_secret": pull_secret_name(job.ref) if secret else None,
                   "log": str(job.run_dir / f"{job.ref.name}.log")}
-        job.run_dir.mkdir(parents=True, exist_ok=True)
-        _record(job.ref).write_text(json.dumps(handle))
+        private_dir(job.run_dir)
+        write_private(_record(job.ref), json.dumps(handle))
         self._run(handle, lambda api: self._create(api, target, manifest, secret))
         return handle
 
@@ -229,9 +249,9 @@ class KubernetesResource(Resource):
         if handle.get("log") and not Path(handle["log"]).is_file():
             text = await self._log(api, handle)
             saved = Path(handle["log"])
-            saved.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(saved.parent)
             partial = saved.with_suffix(".partial")
-            partial.write_text(text, encoding="utf-8")
+            write_private(partial, text)
             partial.replace(saved)  # whole or absent: read_logs goes to the pod until then
         await self._delete_secret(api, handle)
 

@@ -11,6 +11,8 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from launch_core.errors import InvalidInput
+from launch_core.guardrails import ADMIN, KEPT, Finding, Guard, at_paths
+from launch_core.private_files import open_private, private_dir
 from launch_core.resources.base import (
     JobContext,
     Options,
@@ -108,6 +110,24 @@ def _normalise(config: dict[str, Any]) -> dict[str, Any]:
     return {_SHORT_NAMES.get(k, k): v for k, v in named.items()}
 
 
+# Guarded options (launch_core.guardrails). Where the container reaches and as whom,
+# and what it gets beyond a plain container, are the admin's; a limit the admin set
+# stays (a job may add one where there is none). Privileged mode, devices, volumes and
+# capabilities are no options at all.
+_GUARDS = {
+    "network": Guard("the container's network", ADMIN, narrows=lambda v: v == "none"),
+    "user": Guard("the user the container runs as"),
+    **{name: Guard(what, KEPT) for name, what in (
+        ("gpus", "the host's GPUs"), ("shm_size", "the shared-memory size"),
+        ("cpu_shares", "the CPU weight"), ("memory_swap", "the swap limit"),
+        ("ulimits", "resource limits (ulimits)"), ("ulimit", "resource limits (ulimit)"))},
+    **{name: Guard(f"the {name.replace('_', ' ')} limit", KEPT, may_add=True) for name in (
+        "cpus", "cpu_period", "cpu_quota", "cpuset_cpus", "cpuset_mems", "memory",
+        "memory_reservation", "pids_limit")},
+}
+_find_guarded = at_paths({(name,): name for name in _GUARDS})
+
+
 class LocalContainerResource(Resource):
     """Each run is a detached container named after the run (``relaunch-<run id>``),
     labelled with its item and run ids. Created, then started: a second submit of
@@ -120,8 +140,16 @@ class LocalContainerResource(Resource):
     def __init__(self, client: Any = None) -> None:
         self._client = client
 
+    guards = _GUARDS
+
     def parse_options(self, config: dict[str, Any]) -> Any:
         return super().parse_options(_normalise(config))
+
+    def guard_view(self, config: dict[str, Any]) -> dict[str, Any]:
+        return _normalise(config)
+
+    def guard_findings(self, config: Any) -> list[Finding]:
+        return list(_find_guarded(config))
 
     def submit(self, job: JobContext) -> dict[str, Any]:
         import docker
@@ -160,7 +188,7 @@ class LocalContainerResource(Resource):
         import docker
 
         options = self.parse_options(job.config)
-        job.run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(job.run_dir)
         run: dict[str, Any] = {
             # job.env holds the queue's env option already (launch_core.workspace.job_env)
             "name": job.ref.name, "command": job.args or None, "environment": job.env,
@@ -242,7 +270,8 @@ class LocalContainerResource(Resource):
                                  requests.exceptions.ConnectionError):
             container = self._docker().containers.get(handle["container_id"])
             if "log" in handle:
-                Path(handle["log"]).write_bytes(container.logs(stdout=True, stderr=True))
+                with open_private(Path(handle["log"]), append=False) as log:
+                    log.write(container.logs(stdout=True, stderr=True))
             container.remove(force=True)
 
     def _docker(self) -> Any:

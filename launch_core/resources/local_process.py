@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.errors import InvalidInput, LaunchError
+from launch_core.private_files import open_private, private_dir
 from launch_core.resources.base import (
     JobContext,
     Options,
@@ -58,8 +59,8 @@ class LocalProcessResource(Resource):
         if existing is not None:
             return existing
         claim, exit_path = _files(job.ref)
-        job.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(job.run_dir / "output.log", "ab") as log:
+        private_dir(job.run_dir)
+        with open_private(job.run_dir / "output.log") as log:
             proc = subprocess.Popen(
                 # -I -S: the runner is stdlib only; skipping site-packages saves a start-up.
                 [sys.executable, "-I", "-S", str(_RUNNER), str(claim), str(exit_path), "--",

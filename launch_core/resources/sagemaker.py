@@ -13,6 +13,7 @@ import threading
 from typing import Any, ClassVar
 
 from launch_core.errors import InvalidInput
+from launch_core.guardrails import ADMIN, KEPT, Finding, Guard, at_paths
 from launch_core.registries.ecr import ECR_HOST
 from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus
 from launch_core.resources.sagemaker_aws import (
@@ -50,6 +51,22 @@ def _poll_seconds() -> float:
         return 5.0
 
 
+# Guarded fields (launch_core.guardrails): as whom and where the training job runs
+# are the admin's; the admin's instances and time limit stay.
+_GUARDS = {
+    "RoleArn": Guard("the IAM role the training job runs as"),
+    "profile": Guard("the agent's AWS profile"),
+    "region": Guard("the AWS region"),
+    "VpcConfig": Guard("the VPC the training job joins"),
+    "EnableNetworkIsolation": Guard("network isolation", ADMIN, narrows=lambda v: v is True),
+    "EnableInterContainerTrafficEncryption": Guard(
+        "inter-container traffic encryption", ADMIN, narrows=lambda v: v is True),
+    "ResourceConfig": Guard("the instances", KEPT),
+    "StoppingCondition": Guard("the time limit", KEPT, may_add=True),
+}
+_find_guarded = at_paths({(name,): name for name in _GUARDS})
+
+
 class SageMakerResource(Resource):
     """A run is the training job named after it (``relaunch-<run id>``, SageMaker's
     pattern); CreateTrainingJob refuses a second job of that name, so a run starts once."""
@@ -64,10 +81,18 @@ class SageMakerResource(Resource):
         self._log_tokens: dict[str, tuple[int, dict[str, str | None]]] = {}
         self._log_errors: set[str] = set()  # jobs whose logs could not be read (said once)
 
+    guards = _GUARDS
+
     def parse_options(self, config: dict[str, Any]) -> Any:
         normalised = normalise(config)
         refuse_training_job_name(normalised)
         return super().parse_options(normalised)
+
+    def guard_view(self, config: dict[str, Any]) -> dict[str, Any]:
+        return normalise(config)
+
+    def guard_findings(self, config: Any) -> list[Finding]:
+        return list(_find_guarded(config))
 
     def validate(self, config: dict[str, Any], queue: Any = None) -> None:
         """The config's keys (known to CreateTrainingJob) and the required ones present;

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.errors import ConfigError, InvalidInput
+from launch_core.guardrails import Finding, Guard, at_paths
 from launch_core.masking import add_block_secrets
 from launch_core.resources.base import JobContext, Resource, RunRef, RunStatus
 from launch_core.resources.vertex_request import (
@@ -69,6 +70,20 @@ class VertexSettings:
         return True
 
 
+# Guarded fields (launch_core.guardrails): as whom and on which network a CustomJob
+# runs, and the admin's reserved resources and keys, are the admin's.
+_GUARDS = {
+    "service_account": Guard("the service account the CustomJob runs as"),
+    "network": Guard("the VPC network the CustomJob joins"),
+    "persistent_resource_id": Guard("a persistent resource"),
+    "encryption_spec_key_name": Guard("the encryption key"),
+}
+_find_guarded = at_paths({
+    ("run", "service_account"): "service_account", ("run", "network"): "network",
+    ("spec", "persistent_resource_id"): "persistent_resource_id",
+    ("spec", "encryption_spec_key_name"): "encryption_spec_key_name"})
+
+
 class VertexResource(Resource):
     """CustomJobs named (display name) and labelled after the run; ``find`` lists them
     by that name and label, as Vertex assigns the ids. The staging bucket is the base
@@ -78,6 +93,11 @@ class VertexResource(Resource):
     options = VertexOptions
     # A cloud API: a status check every few seconds is plenty (API quotas).
     poll_interval = float(os.environ.get(POLL_ENV) or 5.0)
+
+    guards = _GUARDS
+
+    def guard_findings(self, config: Any) -> list[Finding]:
+        return list(_find_guarded(config))
 
     def __init__(self, settings: VertexSettings | None = None) -> None:
         self._settings = settings

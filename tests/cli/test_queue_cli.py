@@ -125,7 +125,7 @@ def test_update_refuses_an_option_and_keeps_the_old_config(relaunch):
 
 
 def test_allowed_fields_are_stored_and_shown(relaunch):
-    assert relaunch("queue", "create", "q", "-r", "local-process",
+    assert relaunch("queue", "create", "q", "-r", "kubernetes",
                     "--allow-field", "privileged", "--allow-field", "hostPath").code == 0
     assert relaunch("queue", "show", "q", "--json").json()["allow_fields"] == [
         "privileged", "hostPath"]

@@ -22,8 +22,9 @@ DOCS_OVERRIDES = {"overrides": {"args": [], "run_config": {"learning_rate": 0, "
 DOCS_DOCKER_ARGS = {"env": ["MY_ENV_VAR=value", "MY_EXISTING_ENV_VAR"],
                     "volume": "/mnt/datasets:/mnt/datasets", "rm": True, "gpus": "all"}
 # What relaunch runs of it: no agent variable passed through (MY_EXISTING_ENV_VAR), no
-# host mount (volume); `rm` is what relaunch does anyway.
-ALLOWED_DOCKER_ARGS = {"env": ["MY_ENV_VAR=value"], "rm": True, "gpus": "all"}
+# host mount (volume), no GPUs the queue's admin did not give (gpus); `rm` is what
+# relaunch does anyway.
+ALLOWED_DOCKER_ARGS = {"env": ["MY_ENV_VAR=value"], "rm": True}
 # wandb's release tests (tests/release_tests/test_launch): LAUNCH_JOB_CONFIG.
 WANDB_K8S_SPEC = {"resource_args": {"kubernetes": {"namespace": "wandb-release-testing"}}}
 
@@ -81,6 +82,7 @@ def test_docs_docker_body_as_resource_args_flag_keyed_by_resource(relaunch):
 @pytest.mark.parametrize(("refused", "message"), [
     ({"env": DOCS_DOCKER_ARGS["env"]}, "option 'env': 'MY_EXISTING_ENV_VAR' is not KEY=VALUE"),
     ({"volume": DOCS_DOCKER_ARGS["volume"]}, "option 'volume' is not allowed"),
+    ({"gpus": DOCS_DOCKER_ARGS["gpus"]}, "gpus: the host's GPUs (gpus) is the queue admin's"),
 ])
 def test_docs_docker_options_relaunch_refuses_fail_at_dry_run(relaunch, refused, message):
     # The docs' body passes an agent variable through (-e NAME) and mounts a host path:

@@ -6,9 +6,10 @@ from the repository and its dependencies from a wheelhouse made on the host
 Then the image's agent runs as the Deployment runs it: the ConfigMap's own
 launch-config.yaml, the queue store in PostgreSQL, the session's Prefect server, and
 in-cluster settings (KUBERNETES_SERVICE_HOST/PORT and a service account mounted where
-a pod has it). Against the Kubernetes test double of tests/kubernetes (kmock's API
-emulator over HTTPS on 127.0.0.1 with a kwok-like job controller running pods on the
-local Docker daemon), it runs a job end to end in its own namespace.
+a pod has it) and the Deployment's own ``env``. Against the Kubernetes test double of
+tests/kubernetes (kmock's API emulator over HTTPS on 127.0.0.1 with a kwok-like job
+controller running pods on the local Docker daemon), it runs a job end to end in the
+runs' namespace, apart from its own.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def test_the_images_agent_runs_a_job_in_its_cluster(
         docker_env: DockerEnv, agent_image: str, kube_double: KubeDouble, postgres_url: str,
         prefect_api: str, tmp_path: Path, cli_env: dict[str, str]) -> None:
     configmap = yaml.safe_load((HERE / "configmap.yaml").read_text())
+    deployment = yaml.safe_load((HERE / "deployment.yaml").read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    deployment_env = {e["name"]: e["value"] for e in container.get("env") or []}
     settings = yaml.safe_load(configmap["data"]["launch-config.yaml"])
     entity, queue = settings["entity"], settings["queues"][0]
     host_env = {**cli_env, "RELAUNCH_DATABASE_URL": postgres_url,
@@ -112,12 +116,14 @@ def test_the_images_agent_runs_a_job_in_its_cluster(
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     (config_dir / "launch-config.yaml").write_text(configmap["data"]["launch-config.yaml"])
-    cluster = kube_double.service_account(tmp_path / "serviceaccount", "relaunch")
+    agent_namespace = deployment["metadata"]["namespace"]
+    cluster = kube_double.service_account(tmp_path / "serviceaccount", agent_namespace)
     account = Path(cluster.pop("RELAUNCH_KUBE_SERVICE_ACCOUNT_DIR"))
     for path in (config_dir, account, *config_dir.iterdir(), *account.iterdir()):
         path.chmod(0o755 if path.is_dir() else 0o644)
     logs = _run_agent(docker_env, agent_image, {
-        "RELAUNCH_DATABASE_URL": postgres_url, "PREFECT_API_URL": prefect_api, **cluster},
+        **deployment_env, "RELAUNCH_DATABASE_URL": postgres_url,
+        "PREFECT_API_URL": prefect_api, **cluster},
         {config_dir: "/etc/relaunch", account: SERVICE_ACCOUNT})
     assert "launch config: /etc/relaunch/launch-config.yaml" in logs
     assert "agent stopped after launching 1 job(s)" in logs
@@ -127,7 +133,9 @@ def test_the_images_agent_runs_a_job_in_its_cluster(
     finally:
         store.dispose()
     assert (item.state, item.exit_code) == ("finished", 0), (item.stage, item.reason)
-    assert ("relaunch", f"relaunch-{item.run_id}") in kube_double.objects("jobs")
+    jobs_namespace = deployment_env["RELAUNCH_KUBE_NAMESPACE"]
+    assert jobs_namespace != agent_namespace
+    assert list(kube_double.objects("jobs")) == [(jobs_namespace, f"relaunch-{item.run_id}")]
     shown = subprocess.run([RELAUNCH, "job", "logs", str(item.id)], env=host_env,
                            capture_output=True, text=True, timeout=120)
     assert "hello from the cluster" in shown.stdout, shown.stderr

@@ -86,21 +86,22 @@ def test_missing_value_without_default_is_rejected() -> None:
 
 
 def test_values_render_typed_and_as_text() -> None:
-    q = queue({"gpus": "{{ gpus }}", "user": "gpus-{{ gpus }}"}, GPUS)
-    assert check_launch(q, spec(template_values={"gpus": "4"})) == {"gpus": 4, "user": "gpus-4"}
+    q = queue({"gpus": "{{ gpus }}", "workdir": "gpus-{{ gpus }}"}, GPUS)
+    assert check_launch(q, spec(template_values={"gpus": "4"})) == {"gpus": 4,
+                                                                    "workdir": "gpus-4"}
 
 
 def test_macros_stay_unfilled() -> None:
-    q = queue({"user": "${run_id}", "workdir": "${HOME}"})
-    assert check_launch(q, spec()) == {"user": "${run_id}", "workdir": "${HOME}"}
+    q = queue({"labels": {"run": "${run_id}"}, "workdir": "${HOME}"})
+    assert check_launch(q, spec()) == {"labels": {"run": "${run_id}"}, "workdir": "${HOME}"}
 
 
 @pytest.mark.parametrize("value", ["{{ gpus }}", "${HOME}", "名前", "x" * 65536])
 def test_submitted_strings_stay_literal(value: str) -> None:
-    q = queue({"user": "{{ name }}", "gpus": "{{ gpus }}"},
+    q = queue({"workdir": "{{ name }}", "gpus": "{{ gpus }}"},
               {"name": {"type": "string"}, **GPUS})
     rendered = check_launch(q, spec(template_values={"name": value}))
-    assert rendered == {"user": value, "gpus": 1}
+    assert rendered == {"workdir": value, "gpus": 1}
 
 
 def test_queue_is_not_mutated() -> None:

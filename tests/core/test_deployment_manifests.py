@@ -1,8 +1,9 @@
 """The agent's cluster deployment (deployments/kubernetes): every manifest of the
 kustomization parses and passes the Kubernetes OpenAPI schema (kubernetes-validate,
 offline), the names tie together, the Deployment's command is a real ``relaunch``
-command line, its launch-config.yaml loads, and the Role grants every Kubernetes API
-call relaunch's kubernetes code makes."""
+command line, its launch-config.yaml loads, the Role grants every Kubernetes API
+call relaunch's kubernetes code makes, and the runs go to a namespace apart from the
+agent's (and its Secret's), where the Role is granted."""
 
 from __future__ import annotations
 
@@ -48,6 +49,18 @@ def one(kind: str) -> dict[str, Any]:
     return found[0]
 
 
+def agent_namespace() -> str:
+    return str(one("Deployment")["metadata"]["namespace"])
+
+
+def jobs_namespace() -> str:
+    """The namespace runs go to: the agent's RELAUNCH_KUBE_NAMESPACE."""
+    (container,) = one("Deployment")["spec"]["template"]["spec"]["containers"]
+    (value,) = [e["value"] for e in container.get("env") or []
+                if e["name"] == "RELAUNCH_KUBE_NAMESPACE"]
+    return str(value)
+
+
 def test_every_manifest_passes_the_kubernetes_schema() -> None:
     docs = manifests()
     assert {doc["kind"] for doc in docs} == {"Namespace", "ServiceAccount", "Role",
@@ -60,8 +73,9 @@ def test_every_manifest_passes_the_kubernetes_schema() -> None:
 
 
 def test_the_names_tie_together() -> None:
-    namespace = kustomization()["namespace"]
-    assert one("Namespace")["metadata"]["name"] == namespace
+    namespace = agent_namespace()
+    assert {d["metadata"]["name"] for d in manifests() if d["kind"] == "Namespace"} == {
+        namespace, jobs_namespace()}
     account = one("ServiceAccount")["metadata"]["name"]
     binding = one("RoleBinding")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
@@ -101,6 +115,22 @@ def test_the_configmaps_launch_config_loads_without_warnings() -> None:
     assert config.queues and config.entity
 
 
+def test_runs_go_apart_from_the_agents_namespace_and_secret() -> None:
+    """A run's pod never shares a namespace with the agent's Secret (the queue store's
+    URL), and the agent is granted nothing in its own namespace."""
+    agent, jobs = agent_namespace(), jobs_namespace()
+    assert jobs != agent
+    assert "namespace" not in kustomization()  # each manifest names its own
+    for kind in ("ServiceAccount", "ConfigMap", "Secret", "Deployment"):
+        assert one(kind)["metadata"]["namespace"] == agent, kind
+    for kind in ("Role", "RoleBinding"):
+        assert one(kind)["metadata"]["namespace"] == jobs, kind
+    assert one("RoleBinding")["subjects"][0]["namespace"] == agent
+    (namespace,) = [d for d in manifests()
+                    if d["kind"] == "Namespace" and d["metadata"]["name"] == jobs]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
 def test_the_agents_own_pod_passes_relaunchs_guardrails() -> None:
     deployment = one("Deployment")
     check_manifest(deployment)
@@ -138,7 +168,7 @@ def test_the_role_grants_every_call_the_agent_makes() -> None:
     assert ("get", "secrets") not in granted and ("list", "secrets") not in granted
 
 
-def test_kubectl_kustomize_renders_the_agent_into_its_namespace() -> None:
+def test_kubectl_kustomize_renders_the_agent_and_its_role_into_their_namespaces() -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         require_service("kubectl", "not on PATH (renders the kustomization offline)")
@@ -146,10 +176,12 @@ def test_kubectl_kustomize_renders_the_agent_into_its_namespace() -> None:
                          text=True, check=True, timeout=60).stdout
     rendered = [doc for doc in yaml.safe_load_all(out) if doc]
     assert sorted(d["kind"] for d in rendered) == sorted(d["kind"] for d in manifests())
+    expected = {"Role": jobs_namespace(), "RoleBinding": jobs_namespace()}
     for doc in rendered:
         validate_schema(doc)
         if doc["kind"] != "Namespace":
-            assert doc["metadata"]["namespace"] == kustomization()["namespace"], doc["kind"]
+            assert doc["metadata"]["namespace"] == expected.get(doc["kind"],
+                                                                agent_namespace()), doc["kind"]
     (deployment,) = [d for d in rendered if d["kind"] == "Deployment"]
     image = kustomization()["images"][0]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == \

@@ -138,3 +138,20 @@ def test_namespace_order_manifest_queue_agent_context_default(tmp_path, monkeypa
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
     monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path / "kc2", None)))
     assert resolve_namespace({}, None, default) == "default"
+
+
+def test_the_agents_jobs_namespace_comes_before_its_own(tmp_path, monkeypatch):
+    """RELAUNCH_KUBE_NAMESPACE (deployments/kubernetes sets it): runs of a queue that
+    names no namespace go there, not next to the agent's own Secret."""
+    account = tmp_path / "sa"
+    account.mkdir()
+    (account / "token").write_text("t")
+    (account / "namespace").write_text("relaunch\n")
+    monkeypatch.setenv("RELAUNCH_KUBE_SERVICE_ACCOUNT_DIR", str(account))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    monkeypatch.setenv("RELAUNCH_KUBE_NAMESPACE", "relaunch-jobs")
+    default = ClusterChoice()
+    assert resolve_namespace({}, None, default) == "relaunch-jobs"
+    assert resolve_namespace({}, "q", default) == "q"  # the admin's queue config wins
+    assert resolve_namespace({"metadata": {"namespace": "m"}}, None, default) == "m"

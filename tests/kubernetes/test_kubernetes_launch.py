@@ -24,9 +24,9 @@ SCRIPT = ("import json, os, sys, time; c = json.loads(os.environ['RELAUNCH_RUN_C
           "os.environ.get('RELAUNCH_RESUME', '0'), flush=True); "
           "time.sleep(0 if os.environ.get('RELAUNCH_RESUME') else c.get('sleep', 0)); "
           "sys.exit(c.get('exit', 0))")
-GPU_VARS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8},
-            "namespace": {"type": "string", "pattern": "^[a-z0-9-]+$"}}
-GPU_CONFIG = {"namespace": "{{ namespace }}", "env": {"TIER": "gold"},
+GPU_VARS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8}}
+# The namespace is the admin's (a literal: no template variable or -R may name it).
+GPU_CONFIG = {"namespace": "team-a", "env": {"TIER": "gold"},
               "spec": {"template": {"spec": {"containers": [
                   {"name": "main", "resources": {"limits": {"nvidia.com/gpu": "{{ gpus }}"}}}]}}}}
 TORCH = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "namespace": "torch",
@@ -71,10 +71,10 @@ def test_jobs_run_finish_fail_with_reasons_and_a_pytorchjob_completes(
     image = docker_env.base_image
     _queue(relaunch, "gpu", GPU_CONFIG, GPU_VARS)
     _queue(relaunch, "torch", TORCH)
-    ok = _enqueue(relaunch, "gpu", image, "-v", "gpus=2", "-v", "namespace=team-a")
-    code = _enqueue(relaunch, "gpu", image, "-v", "gpus=1", "-v", "namespace=team-a", exit=3)
+    ok = _enqueue(relaunch, "gpu", image, "-v", "gpus=2")
+    code = _enqueue(relaunch, "gpu", image, "-v", "gpus=1", exit=3)
     missing = _enqueue(relaunch, "gpu", f"{docker_env.registry}/relaunch-test/"
-                       f"{tmp_path.name}:missing", "-v", "gpus=1", "-v", "namespace=team-a")
+                       f"{tmp_path.name}:missing", "-v", "gpus=1")
     torch = _enqueue(relaunch, "torch", image)
     _run_agent(relaunch, _agent_config(tmp_path, "gpu", "torch", max_jobs=4), kube_env)
 
@@ -121,7 +121,7 @@ def test_eviction_requeues_with_same_run_id_and_cancel_deletes_the_job(
                                                                "maximum": 16}})
     evicted = _enqueue(relaunch, "q", image, sleep=120)
     cancelled = _enqueue(relaunch, "q", image, sleep=120)
-    pending = _enqueue(relaunch, "big", image, "-v", "gpus=12", "-v", "namespace=team-a")
+    pending = _enqueue(relaunch, "big", image, "-v", "gpus=12")
     config = _agent_config(tmp_path, "q", "big", max_jobs=3)
     agent = start_agent(kube_env, tmp_path / "agent.log", "-c", str(config), "--until-idle")
     first = f"relaunch-{cli_store.get_item(evicted).run_id}"
@@ -191,11 +191,11 @@ def test_agent_in_a_cluster_uses_its_service_account_and_namespace(
 def test_dry_run_prints_the_manifest_and_enqueues_nothing(relaunch):
     _queue(relaunch, "gpu", GPU_CONFIG, GPU_VARS)
     result = relaunch("launch", "-q", "gpu", "-d", "img:1", "-E", "python3 train.py",
-                      "-v", "gpus=4", "-v", "namespace=team-b", "--dry-run", "--json")
+                      "-v", "gpus=4", "--dry-run", "--json")
     assert result.code == 0, result.err
     manifest = result.json()["request"]
     assert (manifest["apiVersion"], manifest["kind"]) == ("batch/v1", "Job")
-    assert manifest["metadata"]["namespace"] == "team-b"
+    assert manifest["metadata"]["namespace"] == "team-a"
     assert manifest["metadata"]["name"].startswith("relaunch-")
     [container] = manifest["spec"]["template"]["spec"]["containers"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 4
