@@ -62,7 +62,8 @@ BEGIN
 END $$;
 
 -- 3. Which entities each role serves: a row (role, entity) lets the members of
--- `role` see and act on the queues, items, events and agents of `entity`; '*'
+-- `role` see and act on the queues, items, events, agents and code tarballs of
+-- `entity`; '*'
 -- means every entity (a shared agent). Only relaunch_admin writes it; others
 -- read their own rows. An unmapped submitter or agent sees nothing.
 CREATE TABLE IF NOT EXISTS relaunch_entity_roles (
@@ -130,11 +131,12 @@ GRANT USAGE ON SEQUENCE events_id_seq TO relaunch_agent, relaunch_submitter;
 GRANT SELECT, INSERT, UPDATE (heartbeat_at, stopped_at) ON agents TO relaunch_agent;
 GRANT SELECT ON agents TO relaunch_submitter;
 
--- blobs (code tarballs): an agent reads those of items it may see; a submitter
--- stores new ones and may read digests only (enqueue checks whether the tarball
--- is already there), never a tarball's bytes.
+-- blobs (code tarballs, each owned by the entity that uploaded it): an agent reads
+-- those of its entities; a submitter stores its entities' tarballs and may read
+-- which ones they have (enqueue checks whether its entity has the tarball already),
+-- never a tarball's bytes.
 GRANT SELECT ON blobs TO relaunch_agent;
-GRANT SELECT (digest), INSERT ON blobs TO relaunch_submitter;
+GRANT SELECT (entity, digest), INSERT ON blobs TO relaunch_submitter;
 
 -- 5. Row-level security: the entity confinement. The admin owns the tables and is
 -- not subject to it. Policies are dropped and created again on each run.
@@ -162,8 +164,10 @@ CREATE POLICY submitter_update ON items FOR UPDATE TO relaunch_submitter
                    WHERE q.id = queue_id AND relaunch_serves(q.entity)));
 -- A new item is queued, in a served queue, at medium priority unless the queue
 -- orders by priority, with a run id as enqueue makes them (resources name runs and
--- folders after it) and at most the default 3 attempts. Agents, claim tokens and
--- handles are left to their defaults by the column grants above.
+-- folders after it) and at most the default 3 attempts. A code digest in its spec
+-- names a tarball of the queue's entity (enqueue stores it first, in the same
+-- transaction). Agents, claim tokens and handles are left to their defaults by the
+-- column grants above.
 DROP POLICY IF EXISTS submitter_enqueue ON items;
 CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
     WITH CHECK (state = 'queued' AND run_id ~ '^[a-z0-9]{12}$'
@@ -171,7 +175,10 @@ CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
         SELECT 1 FROM queues q
         WHERE q.id = queue_id AND relaunch_serves(q.entity)
           AND (priority = 2 OR (priority BETWEEN 0 AND 3
-                                AND (q.definition ->> 'prioritization')::boolean))));
+                                AND (q.definition ->> 'prioritization')::boolean))
+          AND (spec ->> 'code' IS NULL OR spec ->> 'code' NOT LIKE 'sha256:%'
+               OR EXISTS (SELECT 1 FROM blobs b
+                          WHERE b.entity = q.entity AND b.digest = spec ->> 'code'))));
 
 -- An event is about an item the user may see. A submitter writes only the events
 -- of enqueue and cancel.
@@ -198,17 +205,21 @@ DROP POLICY IF EXISTS agent_heartbeat ON agents;
 CREATE POLICY agent_heartbeat ON agents FOR UPDATE TO relaunch_agent
     USING (relaunch_serves(entity));
 
--- An agent reads the tarball of an item it may see (the digest is the item's code).
+-- A code tarball belongs to the entity that uploaded it: agents and submitters see
+-- those of the entities they serve (submitters their entity and digest only, by the
+-- column grants), nobody another entity's, whatever its jobs name. The agent reads a
+-- job's tarball by its queue's entity and the digest.
 DROP POLICY IF EXISTS served ON blobs;
-CREATE POLICY served ON blobs FOR SELECT TO relaunch_agent
-    USING (EXISTS (SELECT 1 FROM items i WHERE i.spec ->> 'code' = digest));
-DROP POLICY IF EXISTS submitter_digests ON blobs;
-CREATE POLICY submitter_digests ON blobs FOR SELECT TO relaunch_submitter USING (true);
--- A stored tarball must match its digest: nobody can plant other bytes under the
--- digest of code another entity will upload (the upload would then be skipped).
+CREATE POLICY served ON blobs FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (relaunch_serves(entity));
+DROP POLICY IF EXISTS submitter_digests ON blobs;  -- every digest: older versions only
+-- A submitter stores tarballs of its entities only, and each must match its digest:
+-- nobody can plant other bytes under the digest of code a colleague will upload
+-- (the upload would then be skipped).
 DROP POLICY IF EXISTS submitter_store ON blobs;
 CREATE POLICY submitter_store ON blobs FOR INSERT TO relaunch_submitter
-    WITH CHECK (digest = 'sha256:' || encode(sha256(data), 'hex'));
+    WITH CHECK (relaunch_serves(entity)
+                AND digest = 'sha256:' || encode(sha256(data), 'hex'));
 
 -- 6. What a submitter's update may do to an item of its entity: cancel a queued
 -- item, or flag an active one (cancel_requested) for its agent to stop. Column

@@ -15,6 +15,7 @@ from launch_core.store.engine import create_store_engine, ensure_schema
 from launch_core.store.records import Claim, QueueItem
 from launch_core.store.schema import events, items
 
+MAX_ID = 2**63 - 1  # the largest id an item can have (a 64-bit integer column)
 # Item columns people read (job status, job list): secret values are masked in them.
 _SHOWN = frozenset({"reason", "handle", "stage"})
 
@@ -58,6 +59,8 @@ class StoreBase:
                                           for row in rows])
 
     def _get(self, conn: Connection, item_id: int, *, lock: bool = False) -> QueueItem:
+        if not 0 < item_id <= MAX_ID:  # past a 64-bit column: no query could say
+            raise NotFound(f"job {item_id} not found: job ids go from 1 to {MAX_ID}")
         query = select(items).where(items.c.id == item_id)
         row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None:

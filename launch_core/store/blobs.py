@@ -15,7 +15,8 @@ from sqlalchemy import Connection, insert, select
 
 from launch_core.errors import CodeTooLarge, InvalidInput, NotFound
 from launch_core.store.base import StoreBase
-from launch_core.store.schema import blobs
+from launch_core.store.records import QueueItem
+from launch_core.store.schema import blobs, queues
 
 DEFAULT_MAX_CODE_BYTES = 50 * 1024 * 1024
 MAX_UNPACKED_BYTES = 1024**3  # a code tarball inflates to at most this much...
@@ -133,21 +134,66 @@ def blob_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def is_blob_digest(code: str) -> bool:
+    """Does a spec's ``code`` name a tarball of the blob table (not a code store)?"""
+    return code.startswith("sha256:")
+
+
+def not_owned(entity: str, digest: str) -> InvalidInput:
+    """The refusal of a spec naming code ``entity`` did not upload. It reads the same
+    whether another entity has that tarball or nobody has: it tells nothing."""
+    return InvalidInput(f"code: entity {entity!r} has no code tarball {digest}; give "
+                        "the code directory instead (--code DIR)")
+
+
 class BlobOps(StoreBase):
-    """Stores code tarballs by their sha256 digest."""
+    """Stores code tarballs by (owner entity, sha256 digest).
 
-    def _put_blob(self, conn: Connection, data: bytes) -> str:
-        digest = blob_digest(data)
-        exists = conn.execute(select(blobs.c.digest).where(blobs.c.digest == digest)).first()
-        if exists is None:
-            conn.execute(insert(blobs).values(digest=digest, size=len(data), data=data,
-                                              created_at=self.clock()))
-        return digest
+    A tarball belongs to the entity that uploaded it: an enqueue names only its
+    entity's tarballs, and a job's tarball is read by its queue's entity.
+    """
 
-    def get_code(self, digest: str) -> bytes:
-        """The tarball stored under ``digest``. Raises NotFound."""
+    def _attach_code(self, conn: Connection, entity: str, code: str | None,
+                     data: bytes | None) -> None:
+        """Store ``data`` (the tarball ``code`` names) as ``entity``'s, or check that
+        ``entity`` owns ``code``. Raises InvalidInput naming the field ``code``."""
+        if data is not None:
+            if code is None or blob_digest(data) != code:
+                raise InvalidInput("code: the tarball given is not the one the spec names")
+            if not self._owns(conn, entity, code):
+                conn.execute(insert(blobs).values(entity=entity, digest=code, size=len(data),
+                                                  data=data, created_at=self.clock()))
+        elif code is not None and is_blob_digest(code) and not self._owns(conn, entity, code):
+            raise not_owned(entity, code)
+
+    def _owns(self, conn: Connection, entity: str, digest: str) -> bool:
+        query = select(blobs.c.digest).where(blobs.c.entity == entity, blobs.c.digest == digest)
+        return conn.execute(query).first() is not None
+
+    def check_code_owner(self, entity: str, code: str | None) -> None:
+        """Raise InvalidInput (naming ``code``) when ``code`` is a tarball digest that
+        ``entity`` did not upload."""
+        if code is not None and is_blob_digest(code):
+            with self._read() as conn:
+                self._attach_code(conn, entity, code, None)
+
+    def get_code(self, entity: str, digest: str) -> bytes:
+        """``entity``'s tarball stored under ``digest``. Raises NotFound."""
+        query = select(blobs.c.data).where(blobs.c.entity == entity, blobs.c.digest == digest)
         with self._read() as conn:
-            data = conn.execute(select(blobs.c.data).where(blobs.c.digest == digest)).scalar()
+            data = conn.execute(query).scalar()
         if data is None:
-            raise NotFound(f"code blob {digest} not found")
+            raise NotFound(f"code blob {digest} not found in entity {entity!r}")
+        return bytes(data)
+
+    def get_item_code(self, item: QueueItem) -> bytes:
+        """The tarball a job names, read as its queue's entity's. Raises NotFound."""
+        digest = str(item.spec.code)
+        query = (select(blobs.c.data)
+                 .join(queues, queues.c.entity == blobs.c.entity)
+                 .where(queues.c.id == item.queue_id, blobs.c.digest == digest))
+        with self._read() as conn:
+            data = conn.execute(query).scalar()
+        if data is None:
+            raise NotFound(f"code blob {digest} not found in job {item.id}'s entity")
         return bytes(data)

@@ -42,14 +42,15 @@ class ItemOps(BlobOps):
                 max_attempts: int = 3, actor: str = "user") -> QueueItem:
         """Append a job to ``queue`` (state ``queued``); wakes PostgreSQL listeners.
 
-        ``code_blob`` (the tarball ``spec.code`` names) is stored in the same
-        transaction, so a failed enqueue leaves nothing behind.
+        ``code_blob`` (the tarball ``spec.code`` names) is stored as the queue's
+        entity's in the same transaction, so a failed enqueue leaves nothing behind.
+        Without it, a ``spec.code`` digest must be a tarball that entity uploaded:
+        InvalidInput naming ``code`` otherwise.
         """
         now = self.clock()
         rank = PRIORITY_RANK[spec.priority] if queue.definition.prioritization else 2
         with self._write() as conn:
-            if code_blob is not None:
-                self._put_blob(conn, code_blob)
+            self._attach_code(conn, queue.entity, spec.code, code_blob)
             row = conn.execute(insert(items).values(
                 queue_id=queue.id, state=QUEUED, priority=rank, enqueued_at=now,
                 run_id=new_run_id(), spec=spec.model_dump(mode="json", exclude_none=True),

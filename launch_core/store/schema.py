@@ -88,6 +88,10 @@ agents = Table(
 
 blobs = Table(
     "blobs", metadata,
+    # The entity that uploaded the tarball owns it: only its jobs may name it and
+    # only its agents read it (docs/access.md). The same bytes uploaded by two
+    # entities are two rows.
+    Column("entity", String(64), primary_key=True),
     Column("digest", String(71), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("data", LargeBinary, nullable=False),

@@ -20,9 +20,10 @@ from launch_core.store import QueueStore
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "pg-roles.sql"
 GROUPS = ("admin", "agent", "submitter")
-# login role -> (group, entity it serves or None)
+# login role -> (group, entity it serves or None); '*' is every entity (a shared agent)
 LOGINS = {"admin_1": ("admin", None), "team_a_submitter": ("submitter", "team-a"),
-          "team_b_submitter": ("submitter", "team-b"), "agent_1": ("agent", "team-a")}
+          "team_b_submitter": ("submitter", "team-b"), "agent_1": ("agent", "team-a"),
+          "agent_b": ("agent", "team-b"), "agent_shared": ("agent", "*")}
 
 
 @dataclass

@@ -136,8 +136,8 @@ def test_enqueue_with_code_blob_stores_it_by_digest(store: QueueStore, tmp_path:
     queue = make_queue(store)
     item = store.enqueue(queue, spec(image=None, code=digest), code_blob=data)
     assert item.spec.code == digest
-    assert store.get_code(digest) == data
-    assert isinstance(store.get_code(digest), bytes)
+    assert store.get_code("team", digest) == data
+    assert isinstance(store.get_code("team", digest), bytes)
 
 
 def test_enqueueing_the_same_code_twice_keeps_one_blob(
@@ -148,12 +148,12 @@ def test_enqueueing_the_same_code_twice_keeps_one_blob(
     first = store.enqueue(queue, spec(image=None, code=digest), code_blob=data)
     second = store.enqueue(queue, spec(image=None, code=digest), code_blob=data)
     assert first.id != second.id
-    assert store.get_code(digest) == data
+    assert store.get_code("team", digest) == data
 
 
 def test_get_code_of_an_unknown_digest_raises_not_found(store: QueueStore) -> None:
     with pytest.raises(NotFound):
-        store.get_code(blob_digest(b"never stored"))
+        store.get_code("team", blob_digest(b"never stored"))
 
 
 def test_a_failed_enqueue_leaves_no_blob_behind(store: QueueStore, tmp_path: Path) -> None:
@@ -164,4 +164,4 @@ def test_a_failed_enqueue_leaves_no_blob_behind(store: QueueStore, tmp_path: Pat
     with pytest.raises(IntegrityError):
         store.enqueue(queue, spec(image=None, code=digest), code_blob=data)
     with pytest.raises(NotFound):
-        store.get_code(digest)
+        store.get_code("team", digest)

@@ -94,8 +94,8 @@ def test_submitter_enqueues_and_reads_its_entity(as_role, roles: RoleSetup, tmp_
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         roles.sql("team_a_submitter", "SELECT data FROM blobs")
     agent = QueueStore(roles.url("agent_1"))
-    spec = agent.get_item(code_job).spec
-    assert spec.code is not None and len(agent.get_code(spec.code)) > 0
+    item = agent.get_item(code_job)
+    assert item.spec.code is not None and len(agent.get_item_code(item)) > 0
     agent.dispose()
 
 

@@ -15,6 +15,7 @@ from pg_roles_support import RoleSetup
 from launch_core import api
 from launch_core.errors import PermissionDenied
 from launch_core.store import QueueStore
+from launch_core.store.engine import SCHEMA_HEAD
 from launch_core.store.items import NOTIFY_CHANNEL
 
 ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"
@@ -67,8 +68,9 @@ def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
     refused(roles, "DELETE FROM items WHERE id = %s", (own,))
     refused(roles, "DELETE FROM events WHERE item_id = %s", (own,))
     # A tarball under someone else's digest: refused, so nobody can plant code that
-    # another entity's identical upload would then skip storing.
-    refused(roles, "INSERT INTO blobs VALUES (%s, 1, 'x', 0)", ("sha256:" + "0" * 64,))
+    # a colleague's identical upload would then skip storing.
+    refused(roles, "INSERT INTO blobs (entity, digest, size, data, created_at) "
+                   "VALUES ('team-a', %s, 1, 'x', 0)", ("sha256:" + "0" * 64,))
     refused(roles, "INSERT INTO relaunch_entity_roles VALUES (%s, 'team-b')",
             (roles.role("team_a_submitter"),))
     refused(roles, "CREATE TABLE mine (x int)", ())
@@ -94,16 +96,23 @@ def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
 
 
 def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
-    # The store as the previous release left it: revision 0001, no claim_token.
-    roles.sql(None, "ALTER TABLE items DROP COLUMN claim_token")
-    roles.sql(None, "UPDATE alembic_version SET version_num = '0001'")
-    with pytest.raises(PermissionDenied, match="needs migrations to 0002.*as an admin"):
+    # The store as revision 0001 left it: no claim_token, no owner of code tarballs
+    # (so none of the script's policies that name the owner).
+    for statement in ("DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
+                      "DROP POLICY submitter_enqueue ON items",
+                      "ALTER TABLE blobs DROP CONSTRAINT blobs_pkey, DROP COLUMN entity, "
+                      "ADD PRIMARY KEY (digest)",
+                      "ALTER TABLE items DROP COLUMN claim_token",
+                      "UPDATE alembic_version SET version_num = '0001'"):
+        roles.sql(None, statement)
+    with pytest.raises(PermissionDenied,
+                       match=f"needs migrations to {SCHEMA_HEAD}.*as an admin"):
         QueueStore(roles.url("team_a_submitter"))
     QueueStore(roles.url("admin_1")).dispose()  # a relaunch_admin member migrates
-    job = submit(roles, "team_a_submitter", "team-a")
     agent = QueueStore(roles.url("agent_1"))
     with pytest.raises(PermissionDenied):  # the new column has no grant yet
         agent.claim("agent-1", [queue_id(roles, "team-a")])
     roles.apply_script()
+    job = submit(roles, "team_a_submitter", "team-a")
     assert [i.id for i in agent.claim("agent-1", [queue_id(roles, "team-a")])] == [job]
     agent.dispose()
