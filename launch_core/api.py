@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,14 @@ from launch_core.config import env_setting
 from launch_core.errors import CodeTooLarge, InvalidInput
 from launch_core.inputs import parse_model
 from launch_core.launch_spec import resource_args_for
+from launch_core.macros import enqueue_macros, fill_macros
 from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.resolve import resolve_resource_config
+from launch_core.resolve import resolve_both
 from launch_core.resource_checks import check_job_config, check_queue_config
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.blobs import DEFAULT_MAX_CODE_BYTES, blob_digest, pack_directory
-from launch_core.templating import resolve_values
+from launch_core.templating import check_filled_values, resolve_values
+from launch_core.workspace import check_job_uri
 
 
 def default_entity() -> str:
@@ -55,16 +58,19 @@ def update_queue(store: QueueStore, name: str, *, entity: str | None = None,
 def check_launch(queue: QueueDefinition, spec: LaunchSpec) -> dict[str, Any]:
     """Validate a spec against a queue's guardrails; return the rendered config.
 
-    Checks the priority, the template values (type, bounds, enum, pattern), the
-    resource_args rule and the resource's own checks (options, guardrails). Macros
-    stay unfilled (the agent fills them). Raises InvalidInput / TemplateError naming
+    Checks the priority, the template values (type, bounds, enum, pattern; again with
+    the macros known now filled in, see macros.enqueue_macros), the resource_args rule
+    and the resource's own checks (options, guardrails). Macros stay unfilled in the
+    config returned (the agent fills them). Raises InvalidInput / TemplateError naming
     the variable or flag.
     """
     if spec.priority != "medium" and not queue.prioritization:
         raise InvalidInput(f"-P/--priority: queue {queue.name!r} has no prioritization; "
                            "only the default priority (medium) is allowed")
-    config = resolve_resource_config(queue, spec)
-    check_job_config(queue, config)
+    config, reference = resolve_both(queue, spec)
+    values = resolve_values(queue.template_variables, spec.template_values)
+    check_filled_values(queue.template_variables, fill_macros(values, enqueue_macros(queue, spec)))
+    check_job_config(queue, config, reference=reference)
     return config
 
 
@@ -88,7 +94,8 @@ class PreparedLaunch:
 def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
                    entity: str | None = None, code_dir: Path | None = None,
                    max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
-                   upload: bool = False) -> PreparedLaunch:
+                   upload: bool = False,
+                   git_schemes: Sequence[str] | None = None) -> PreparedLaunch:
     """Validate a launch request against its queue without writing anything.
 
     ``fields`` are LaunchSpec fields (None values ignored), with ``resource_args``
@@ -96,7 +103,11 @@ def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *
     ``resource`` that must be the queue's. ``code_dir`` is packed into a
     content-addressed tarball; past ``max_code_bytes``, into the code store
     RELAUNCH_CODE_STORE names (sent there only with ``upload``, see code_store.py).
-    Raises NotFound, InvalidInput, TemplateError.
+    A git ``uri`` is checked as the agent checks it, with ``git_schemes`` as its
+    ``allow_git_schemes`` (default: the launch config's on this host), and must hold
+    no credentials.
+    A ``code`` digest given without ``code_dir`` must name a tarball the queue's
+    entity uploaded. Raises NotFound, InvalidInput, TemplateError.
     """
     fields = {k: v for k, v in fields.items() if v is not None}
     project = env_setting("project")  # RELAUNCH_PROJECT, else WANDB_PROJECT
@@ -108,12 +119,24 @@ def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *
     if code_dir is not None:
         blob, fields["code"] = _pack_code(code_dir, max_code_bytes, upload)
     spec = parse_model(LaunchSpec, fields, "launch")
+    if spec.uri is not None:  # refused now, as the agent would refuse it
+        check_job_uri(spec.uri, _git_schemes() if git_schemes is None else list(git_schemes))
+    if blob is None:  # a digest given as is: it must be code this entity uploaded
+        store.check_code_owner(queue.entity, spec.code)
     config = check_launch(queue.definition, spec)
     typed = resolve_values(queue.definition.template_variables, spec.template_values)
     # Store the values the submitter gave, typed; defaults apply at dequeue time.
     given = {name: typed[name] for name in spec.template_values}
     spec = spec.model_copy(update={"template_values": given})
     return PreparedLaunch(queue, spec, config, blob)
+
+
+def _git_schemes() -> list[str]:
+    """The git URL schemes an agent with this host's launch config allows besides
+    https, ssh and scp-style (``allow_git_schemes``)."""
+    from launch_core.config import load_agent_config
+
+    return load_agent_config()[0].allow_git_schemes
 
 
 def _pack_code(code_dir: Path, max_bytes: int, upload: bool) -> tuple[bytes | None, str]:

@@ -23,9 +23,11 @@ from launch_core.errors import (
     NotFound,
 )
 from launch_core.launch_records import Built, Launch, Resolved
+from launch_core.macros import job_macros
 from launch_core.masking import mask
 from launch_core.registries import Registry
-from launch_core.resolve import resolve_resource_config
+from launch_core.resolve import resolve_both
+from launch_core.resource_checks import check_job_config
 from launch_core.resources.base import JobContext, RunRef, RunStatus, get_resource
 from launch_core.store import Claim, QueueStore
 from launch_core.store.states import (
@@ -171,18 +173,14 @@ class JobPipeline(ImageBuild, RunWatch):
         item, queue, spec = launch.item, launch.queue, launch.item.spec
         if self.config.secure_mode and spec.image and spec.entry_point:
             raise InvalidInput("secure_mode: entry point overrides of images are not allowed")
-        macros = {
-            "run_id": item.run_id, "run_name": spec.name or item.run_id, "item_id": str(item.id),
-            "queue_name": queue.name, "entity_name": queue.entity,
-            "project_name": spec.project or "", "author": spec.author or "",
-        }
-        if spec.image:
-            macros["image_uri"] = spec.image
-        resolved = resolve_resource_config(queue.definition, spec, macros, env=dict(os.environ))
+        macros = job_macros(spec, run_id=item.run_id, item_id=item.id, queue_name=queue.name,
+                            entity_name=queue.entity, image_uri=spec.image)
+        resolved, reference = resolve_both(queue.definition, spec, macros,
+                                           env=dict(os.environ))
         builder = resolved.pop("builder", None) or {}
         if not isinstance(builder, dict):
             raise InvalidInput("builder: the queue's builder section must be a mapping")
-        launch.resource.validate(resolved, queue.definition)
+        check_job_config(queue.definition, resolved, launch.resource, reference)
         return Resolved(resolved, builder)
 
     async def submit(self, launch: Launch, resolved: Resolved | None, built: Built | None

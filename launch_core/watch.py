@@ -11,9 +11,11 @@ from typing import Any
 from launch_core.config import AgentConfig
 from launch_core.errors import LostClaim
 from launch_core.launch_records import Launch
+from launch_core.private_files import seal_files
 from launch_core.resources.base import RunStatus
 from launch_core.store import QueueStore
 from launch_core.store.states import CANCELLED, FAILED, FINISHED
+from launch_core.workspace import run_dir
 
 CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, holder)
 # Prefix of the events recording what a resource says of a run still going (a pending
@@ -57,6 +59,7 @@ class RunWatch:
                                       actor=self.actor, claim=launch.claim,
                                       message="cancelled on request")
                     await asyncio.to_thread(resource.cleanup, handle)
+                    await asyncio.to_thread(seal_files, run_dir(item.run_id))
                     self.log(f"job {item.id} cancelled on request")
                     return RunStatus(CANCELLED)
             if resource.waits_for_end:  # wakes at the run's end, not a poll later
@@ -65,6 +68,9 @@ class RunWatch:
                 await asyncio.sleep(resource.poll_interval)
         await self._record_end(launch, status)
         await asyncio.to_thread(resource.cleanup, handle)
+        # The run's own files (its log, the resource's records), which the resource
+        # wrote as the umask let it in the run's 0700 folder: 0600 from now on.
+        await asyncio.to_thread(seal_files, run_dir(item.run_id))
         return status
 
     async def _cancel_requested(self, launch: Launch) -> bool:

@@ -12,9 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from launch_core.errors import InvalidInput, LaunchError
+from launch_core.private_files import private_dir
 from launch_core.store import QueueItem, QueueStore
 from launch_core.store.blobs import unpack
-from launch_core.store.engine import data_dir
+from launch_core.store.engine import private_data_dir
 
 _SCP_STYLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_][A-Za-z0-9_.-]*:[^/-]")
 _NEVER_SCHEMES = ("ext", "fd")  # git's transports that run a command or use a descriptor
@@ -27,8 +28,10 @@ _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ")
 
 
 def run_dir(run_id: str) -> Path:
-    """Where a run keeps its code, log and exit code (under the data dir)."""
-    return data_dir() / "runs" / run_id
+    """Where a run keeps its code, log and exit code: ``<data dir>/runs/<run id>``,
+    made private (0700, as the data dir and ``runs``) if missing, before anything
+    is written in it."""
+    return private_dir(private_data_dir() / "runs" / run_id)
 
 
 def check_git_uri(uri: str, extra_schemes: list[str]) -> None:
@@ -45,6 +48,21 @@ def check_git_uri(uri: str, extra_schemes: list[str]) -> None:
     if not allowed:
         raise InvalidInput(f"git uri {redact_url(uri)!r}: only https, ssh and scp-style URLs "
                            "are allowed (an agent may allow more with allow_git_schemes)")
+
+
+def check_job_uri(uri: str, extra_schemes: list[str]) -> None:
+    """What enqueue (and ``--dry-run``) checks of a job's git URL: that it holds no
+    credentials, which would be stored with the job, then what the agent checks before
+    it clones (``check_git_uri`` itself). Raises InvalidInput naming -u/--uri, with
+    the URL's credentials hidden."""
+    if redact_url(uri) != uri:
+        raise InvalidInput(f"-u/--uri: {redact_url(uri)} has credentials in it, which "
+                           "would be stored with the job; give git a token on the agent's "
+                           "host instead (see docs/cli.md, Git credentials)")
+    try:
+        check_git_uri(uri, extra_schemes)
+    except InvalidInput as exc:
+        raise InvalidInput(f"-u/--uri: {exc}") from None
 
 
 def _host_is_plain(uri: str, scheme: str) -> bool:
@@ -85,7 +103,7 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
             partial = target.with_name("code.partial")
             shutil.rmtree(partial, ignore_errors=True)
             try:
-                unpack(_code(store, spec.code), partial)
+                unpack(_code(store, item), private_dir(partial))
             except BaseException:
                 shutil.rmtree(partial, ignore_errors=True)
                 raise
@@ -104,9 +122,7 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
             raise InvalidInput(f"build_context {spec.build_context!r}: no such directory "
                                f"in {redact_url(spec.uri)}")
         return root
-    target = base / "work"
-    target.mkdir(parents=True, exist_ok=True)
-    return target
+    return private_dir(base / "work")
 
 
 def _clone(uri: str, ref: str | None, target: Path, allowed: list[str]) -> None:
@@ -118,10 +134,15 @@ def _clone(uri: str, ref: str | None, target: Path, allowed: list[str]) -> None:
            "GIT_PROTOCOL_FROM_USER": "0"}
     tmp = target.with_name(target.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    _git(["git", "clone", "--quiet", "--", uri, str(tmp)], env, f"cloning {uri}")
-    if ref:
-        _git(["git", "-C", str(tmp), "checkout", "--quiet", ref, "--"], env,
-             f"checking out {ref!r}")
+    private_dir(tmp)  # git clones into an empty folder; the checkout keeps its modes
+    try:
+        _git(["git", "clone", "--quiet", "--", uri, str(tmp)], env, f"cloning {uri}")
+        if ref:
+            _git(["git", "-C", str(tmp), "checkout", "--quiet", ref, "--"], env,
+                 f"checking out {ref!r}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     tmp.rename(target)
 
 
@@ -195,8 +216,10 @@ def env_option(value: Any) -> dict[str, str]:
     return env
 
 
-def _code(store: QueueStore, code: str) -> bytes:
-    """A code tarball: from the blob table, or from the agent's code store."""
+def _code(store: QueueStore, item: QueueItem) -> bytes:
+    """A job's code tarball: from the agent's code store, or from the blob table as
+    its queue's entity's (never another entity's tarball of the same digest)."""
     from launch_core.code_store import is_stored_code, read_code
 
-    return read_code(code) if is_stored_code(code) else store.get_code(code)
+    code = str(item.spec.code)
+    return read_code(code) if is_stored_code(code) else store.get_item_code(item)

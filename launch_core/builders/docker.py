@@ -10,6 +10,7 @@ from typing import Any
 from launch_core.builders.base import Builder, BuildFailed, BuildRequest, BuildResult
 from launch_core.builders.dockerfile import generate_dockerfile, job_dockerfile
 from launch_core.errors import InvalidInput
+from launch_core.private_files import write_private
 from launch_core.store.blobs import blob_digest, pack_directory
 
 BUILD_CONTEXT_LIMIT = 2 * 1024**3
@@ -55,7 +56,7 @@ class DockerBuilder(Builder):
         # Outside the context so it never changes the content hash; docker-py ships
         # it to the daemon inside the build context archive.
         path = request.context.parent / "Dockerfile.relaunch"
-        path.write_text(dockerfile)
+        write_private(path, dockerfile)  # in the run's folder, under the data dir
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         try:
             for chunk in self._docker().api.build(

@@ -32,12 +32,15 @@ def split_command(value: str, flag: str) -> list[str]:
 
 
 def parse_assignments(values: list[str], flag: str) -> dict[str, str]:
-    """Turn ``KEY=VALUE`` strings into a dict. Raises InvalidInput naming the flag."""
+    """Turn ``KEY=VALUE`` strings into a dict. Raises InvalidInput naming the flag (a
+    key given twice too: which value was meant is not known)."""
     result: dict[str, str] = {}
     for value in values:
         key, sep, raw = value.partition("=")
         if not sep or not key.strip():
             raise InvalidInput(f"{flag}: expected KEY=VALUE, got {value!r}")
+        if key.strip() in result:
+            raise InvalidInput(f"{flag}: {key.strip()!r} is given more than once")
         result[key.strip()] = raw
     return result
 

@@ -14,8 +14,9 @@ from launch_core import api
 from launch_core.cli.launch_request import LaunchRequest
 from launch_core.errors import Conflict, InvalidInput, LaunchError, NotFound
 from launch_core.plugins import load_class
+from launch_core.private_files import open_private, private_dir
 from launch_core.store import QueueItem, QueueStore
-from launch_core.store.engine import data_dir
+from launch_core.store.engine import private_data_dir
 
 DEFAULT_RESOURCE = "local-process"
 
@@ -56,13 +57,12 @@ def start_direct(store: QueueStore, request: LaunchRequest) -> tuple[QueueItem, 
 
     load_agent_config()  # a bad config: exit 2 before anything is enqueued
     item, queue = _enqueue(store, request)
-    log = data_dir() / "logs" / f"direct-job-{item.id}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = private_dir(private_data_dir() / "logs") / f"direct-job-{item.id}.log"
     env = {**os.environ,
            "RELAUNCH_DATABASE_URL": store.engine.url.render_as_string(hide_password=False)}
     command = [sys.executable, "-m", "launch_core.cli.main", "launch-agent", "-q", queue,
                "-e", _entity(request), "--until-idle"]
-    with open(log, "ab") as out:
+    with open_private(log) as out:
         subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
                          start_new_session=True)  # outlives this command and its terminal
     return item, queue, log

@@ -9,6 +9,7 @@ import typer
 from launch_core import api
 from launch_core.cli.common import EntityOption, JsonOption
 from launch_core.cli.output import ago, duration, item_json, print_json, table
+from launch_core.errors import LaunchError
 from launch_core.store import QueueItem, QueueStore
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and cancel jobs.")
@@ -124,5 +125,6 @@ def logs(job_id: int,
             break
         time.sleep(0.5)
         item = store.get_item(job_id)
-    if item.handle is None and item.state not in TERMINAL and not follow:
-        typer.echo(f"job {job_id} is {item.state}: no output yet", err=True)
+    if item.handle is None:  # nothing to show is no bad input: exit 1, not 2
+        never = "never ran" if item.state in TERMINAL else "has not run"
+        raise LaunchError(f"job {job_id} has no logs: it {never} ({item.state})")

@@ -81,7 +81,7 @@ def launch(
                    "not used", err=True)
     flags: dict[str, Any] = {
         "image": docker_image, "uri": uri, "ref": git_version,
-        "entry_point": split_command(entry_point, "-E/--entry-point") if entry_point else None,
+        "entry_point": _entry_point(entry_point),
         "args": [part for arg in args for part in split_command(arg, "-a/--args")],
         "dockerfile": dockerfile, "base_image": base_image,
         "run_config": mapping_option(run_config, "--run-config"),
@@ -101,6 +101,18 @@ def launch(
         _dry_run(store, queue, request)
     else:
         _enqueue(store, queue, request, as_json)
+
+
+def _entry_point(value: str | None) -> list[str] | None:
+    """``-E`` as an argv list (None when not given). An empty command is refused: it
+    would silently mean "the image's own entry point"."""
+    if value is None:
+        return None
+    argv = split_command(value, "-E/--entry-point")
+    if not argv:
+        raise InvalidInput("-E/--entry-point: the command is empty; give the command to "
+                           'run ("python train.py"), or leave -E out')
+    return argv
 
 
 def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
