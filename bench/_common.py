@@ -64,7 +64,7 @@ def temp_sqlite() -> Iterator[str]:
 
 
 def make_queue(store, name: str = "bench"):  # type: ignore[no-untyped-def]
-    from launch_core.models import QueueDefinition
+    from launch_core.spec.models import QueueDefinition
 
     return store.create_queue(QueueDefinition(entity="bench", name=name,
                                               resource="local-process"))
@@ -74,7 +74,7 @@ def bulk_insert_items(store, queue, n: int, chunk: int = 5000) -> None:  # type:
     """Insert ``n`` queued items shaped like QueueStore.enqueue writes them (no events)."""
     from sqlalchemy import insert
 
-    from launch_core.models import LaunchSpec
+    from launch_core.spec.models import LaunchSpec
     from launch_core.store.schema import items
 
     spec = LaunchSpec(image="img", author="bench").model_dump(mode="json", exclude_none=True)

@@ -7,7 +7,7 @@ Usage: python _fault_cli.py STAGE DIR relaunch-args...
 STAGE is where every job's pipeline pauses: ``claimed`` (before its config is
 resolved), ``building`` (after its build), ``pushing`` (after its push), ``submitted``
 (after the resource started the run, before ``submitted`` is recorded: the ``submit``
-of every resource in launch_core.plugins is paused), ``ending``
+of every resource in launch_core.backends.table is paused), ``ending``
 (after the run ended, before its end is recorded); anything else: no pause. At the
 pause the pipeline writes DIR/reached (the agent's pid) and waits, without blocking
 the agent's event loop, until DIR/go exists.
@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launch_core.cli.main import main
-from launch_core.pipeline import JobPipeline
-from launch_core.plugins import BACKENDS, import_target
+from launch_core.backends.table import BACKENDS, import_target
+from launch_core.pipeline.pipeline import JobPipeline
+from relaunch_cli.main import main
 
 DIR = Path(sys.argv[2])
 

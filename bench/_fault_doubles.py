@@ -52,7 +52,7 @@ def kubernetes(double: Any, image: str, folder: Path) -> Target:
 
 def sagemaker(double: Any, registry: str) -> Target:
     """Training jobs at moto; ``registry`` (a local registry) stands in for ECR."""
-    from launch_core.resources.sagemaker_request import training_job_name
+    from launch_core.backends.sagemaker.request import training_job_name
     from tests.sagemaker.moto_double import REGION
 
     def move(name: str, state: str) -> bool:

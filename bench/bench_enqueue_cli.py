@@ -2,7 +2,7 @@
 resource: `relaunch launch -q Q -d img` (budget < 0.5 s) into a local-process, a
 kubernetes, a sagemaker (CamelCase and snake_case configs) and a vertex queue, each
 with the checks a real config gets at enqueue. Next to them two baselines: a bare
-`python -c pass` and `python -c "import launch_core.cli.main"`; and where each
+`python -c pass` and `python -c "import relaunch_cli.main"`; and where each
 enqueue's import time goes (`python -X importtime`, cumulative per package).
 
 `--baseline REF` runs the same measures against the code of git commit REF too
@@ -103,8 +103,8 @@ def main() -> int:
             versions = {opts.baseline: version_env(tmp / "base", code), **versions}
         measures = {**{label: launch_cmd(label) for label in QUEUES},
                     "python -c pass": [str(PYTHON), "-c", "pass"],
-                    "python -c 'import launch_core.cli.main'":
-                        [str(PYTHON), "-c", "import launch_core.cli.main"]}
+                    "python -c 'import relaunch_cli.main'":
+                        [str(PYTHON), "-c", "import relaunch_cli.main"]}
         times: dict[tuple[str, str], list[float]] = {}
         for cmd in measures.values():  # warm-up (page cache, .pyc)
             for env in versions.values():

@@ -1,4 +1,4 @@
-"""The deployed agent's guard (launch_core/agent_guard.py), which also ends the agent's
+"""The deployed agent's guard (launch_core/agent/guard.py), which also ends the agent's
 flow run ``Crashed`` once it has swept the jobs: a worker that SIGKILLs the agent
 leaves the run ``Running``, holding the deployment's concurrency slot (limit 1,
 CANCEL_NEW), so every later agent run would be cancelled."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from launch_core.agent_guard import main
+from launch_core.agent.guard import main
 from launch_core.errors import one_line
 
 

@@ -11,12 +11,12 @@ from prefect.runtime import flow_run
 
 from flows.launch_job import run_launch_job
 from flows.runtime import register_config, stop_signal_for, store_for
-from launch_core.agent import Agent
-from launch_core.agent_guard import AgentGuard
+from launch_core.agent.agent import Agent
+from launch_core.agent.guard import AgentGuard
 from launch_core.api import default_entity
-from launch_core.config import load_agent_config
 from launch_core.errors import ConfigError
 from launch_core.masking import mask_log_handlers
+from launch_core.spec.agent_config import load_agent_config
 from launch_core.store import QueueItem
 from launch_core.store.engine import database_url
 

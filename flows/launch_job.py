@@ -14,9 +14,9 @@ from flows.registry_setup import load_block_credentials
 from flows.runtime import config_for, run_logger, share_sync_client, store_for
 from flows.tasks import prefect_step
 from launch_core.errors import one_line
-from launch_core.launch_records import Launch, Resolved
 from launch_core.masking import mask_log_handlers, redact
-from launch_core.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.records import Launch, Resolved
 from launch_core.store import QueueItem
 from launch_core.store.states import FAILED, TERMINAL
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from launch_core.backends.registries import Registry
+from launch_core.backends.table import has_module, import_target
 from launch_core.errors import MissingExtra
 from launch_core.masking import add_block_secrets
-from launch_core.plugins import has_module, import_target
-from launch_core.registries import Registry
 
 
 async def load_block_credentials(registry: type[Registry], block_name: str) -> Any:

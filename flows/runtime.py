@@ -7,10 +7,13 @@ import functools
 import logging
 from typing import Any
 
-from launch_core.agent import StopSignal
-from launch_core.config import AgentConfig, load_agent_config
+from flows import credentials
+from launch_core.agent.agent import StopSignal
 from launch_core.errors import one_line
+from launch_core.spec.agent_config import AgentConfig, load_agent_config
 from launch_core.store import QueueStore
+
+credentials.install()  # every backend loads its credentials blocks through Prefect
 
 # Agent configs by actor (agent id or CLI run): a launch-job flow started in this
 # process takes its config from here, so the queue-store URL (which may hold a

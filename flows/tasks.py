@@ -1,5 +1,5 @@
 """The six named tasks of the launch-job flow, each one stage of the pipeline in
-``launch_core.pipeline``: the Prefect UI shows every launch step by step.
+``launch_core.pipeline.pipeline``: the Prefect UI shows every launch step by step.
 
 A stage's work runs once, whatever happens to its task run: Prefect's bookkeeping
 around it (the task run's creation, its states, a tag's concurrency slot) may fail
@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.runtime import run_logger
 from launch_core.errors import one_line
 from launch_core.masking import mask
-from launch_core.pipeline import STAGES
+from launch_core.pipeline.pipeline import STAGES
 
 # Seconds between tries of a stage's task run whose bookkeeping failed before the
 # stage's work began (Prefect's client has already retried each API call by then).

@@ -1,7 +1,7 @@
 """relaunch's domain: queues, templates, launch specs and the queue store.
 
 Importing this package never imports Prefect (the enqueue path must start fast), and
-its public names load on first use, so ``launch_core.cli`` starts without them.
+its public names load on first use, so ``relaunch_cli`` starts without them.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 _EXPORTS = {
     "LaunchError": "launch_core.errors",
-    "LaunchSpec": "launch_core.models",
-    "QueueDefinition": "launch_core.models",
-    "TemplateVariable": "launch_core.models",
+    "LaunchSpec": "launch_core.spec.models",
+    "QueueDefinition": "launch_core.spec.models",
+    "TemplateVariable": "launch_core.spec.models",
     "QueueItem": "launch_core.store",
     "QueueRecord": "launch_core.store",
     "QueueStore": "launch_core.store",

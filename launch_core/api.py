@@ -8,18 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from launch_core.config import env_setting
+from launch_core.backends.checks import check_job_config, check_queue_config
 from launch_core.errors import CodeTooLarge, InvalidInput
-from launch_core.inputs import parse_model
-from launch_core.launch_spec import resource_args_for
-from launch_core.macros import enqueue_macros, fill_macros
-from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.resolve import resolve_both
-from launch_core.resource_checks import check_job_config, check_queue_config
+from launch_core.pipeline.workspace import check_job_uri
+from launch_core.spec.agent_config import env_setting
+from launch_core.spec.inputs import parse_model
+from launch_core.spec.launch_spec import resource_args_for
+from launch_core.spec.macros import enqueue_macros, fill_macros
+from launch_core.spec.models import LaunchSpec, QueueDefinition
+from launch_core.spec.resolve import resolve_both
+from launch_core.spec.templating import check_filled_values, resolve_values
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.blobs import DEFAULT_MAX_CODE_BYTES, blob_digest, pack_directory
-from launch_core.templating import check_filled_values, resolve_values
-from launch_core.workspace import check_job_uri
 
 
 def default_entity() -> str:
@@ -134,7 +134,7 @@ def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *
 def _git_schemes() -> list[str]:
     """The git URL schemes an agent with this host's launch config allows besides
     https, ssh and scp-style (``allow_git_schemes``)."""
-    from launch_core.config import load_agent_config
+    from launch_core.spec.agent_config import load_agent_config
 
     return load_agent_config()[0].allow_git_schemes
 
@@ -142,7 +142,7 @@ def _git_schemes() -> list[str]:
 def _pack_code(code_dir: Path, max_bytes: int, upload: bool) -> tuple[bytes | None, str]:
     """(tarball for the blob table, its digest), or (None, the code store object's URI)
     for code past ``max_bytes`` when RELAUNCH_CODE_STORE names a store."""
-    from launch_core.code_store import CODE_STORE_ENV, code_store, store_code
+    from launch_core.storage.code_store import CODE_STORE_ENV, code_store, store_code
 
     try:
         blob = pack_directory(code_dir, max_bytes)
@@ -179,7 +179,7 @@ def launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
     try:
         return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob)
     except BaseException:
-        from launch_core.code_store import delete_code, is_stored_code
+        from launch_core.storage.code_store import delete_code, is_stored_code
 
         if code_dir is not None and is_stored_code(prepared.spec.code):
             delete_code(str(prepared.spec.code))  # nothing half-written

@@ -3,7 +3,7 @@
 ``make unit`` sets RELAUNCH_TEST_CLI=fork so the CLI tests skip the interpreter
 start and imports (~0.4 s a call); each call still runs in its own process, with
 its own environment, working directory, stdout, stderr and exit code, through the
-same ``launch_core.cli.main.main`` the console script calls. ``make test`` runs the
+same ``relaunch_cli.main.main`` the console script calls. ``make test`` runs the
 real console script.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 SERVER = r"""
 import json, os, sys, time
-import launch_core.cli.main as cli
+import relaunch_cli.main as cli
 
 def child(req):
     os.chdir(req["cwd"])

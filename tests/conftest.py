@@ -23,7 +23,7 @@ import pytest
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from launch_core.models import QueueDefinition  # noqa: E402
+from launch_core.spec.models import QueueDefinition  # noqa: E402
 from launch_core.store import QueueRecord, QueueStore  # noqa: E402
 from tests.cli_fork import ForkedCLI  # noqa: E402
 from tests.support import fresh_postgres_database, require_service  # noqa: E402

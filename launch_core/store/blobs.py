@@ -35,7 +35,7 @@ def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES, *,
     """
     if not directory.is_dir():
         raise InvalidInput(f"--code: {directory} is not a directory")
-    files = sorted(_files(directory))
+    files = sorted(files_to_pack(directory))
     if portable and len(files) > MAX_UNPACKED_ENTRIES:
         raise CodeTooLarge(f"--code: {directory} holds {len(files)} files, over the "
                            f"{MAX_UNPACKED_ENTRIES} the agent unpacks")
@@ -48,7 +48,7 @@ def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES, *,
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in files:
             tar.add(path, arcname=str(path.relative_to(directory)), recursive=False,
-                    filter=_checked if portable else _normalise)
+                    filter=checked_for_packing if portable else _normalise)
     data = buffer.getvalue()
     if len(data) > max_bytes:
         raise CodeTooLarge(f"--code: {directory} packs to {len(data) / 2**20:.1f} MiB, "
@@ -56,7 +56,7 @@ def pack_directory(directory: Path, max_bytes: int = DEFAULT_MAX_CODE_BYTES, *,
     return data
 
 
-def _files(directory: Path) -> list[Path]:
+def files_to_pack(directory: Path) -> list[Path]:
     found: list[Path] = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = [d for d in dirs if d not in _SKIPPED]
@@ -65,7 +65,7 @@ def _files(directory: Path) -> list[Path]:
     return found
 
 
-def _checked(info: tarfile.TarInfo) -> tarfile.TarInfo:
+def checked_for_packing(info: tarfile.TarInfo) -> tarfile.TarInfo:
     try:
         _check_member(info)
     except InvalidInput as exc:  # refused now rather than by the agent, later

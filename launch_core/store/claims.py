@@ -159,7 +159,7 @@ class ClaimOps(StoreBase):
 
     def expire_agent(self, agent_id: str) -> SweepResult:
         """Sweep a dead agent's items now, as if its leases had lapsed (its guard saw
-        its process end without a clean stop, see launch_core/agent_guard.py)."""
+        its process end without a clean stop, see launch_core/agent/guard.py)."""
         held = select(items).where(items.c.agent_id == agent_id, _state_in(ACTIVE))
         return self._sweep(held.with_for_update(), self.clock())
 

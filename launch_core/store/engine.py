@@ -15,9 +15,9 @@ from urllib.parse import quote
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from launch_core.backends.table import EXTRA_MODULES, has_module
 from launch_core.errors import MissingExtra, PermissionDenied, StoreError
 from launch_core.masking import add_secret
-from launch_core.plugins import EXTRA_MODULES, has_module
 from launch_core.private_files import open_private, private_dir, touch_private
 
 # Bump together with a new file in migrations/versions (a test checks they agree).

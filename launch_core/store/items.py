@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, tuple_, update
 
 from launch_core.errors import Conflict, IllegalTransition, InvalidInput
-from launch_core.models import PRIORITY_RANK, LaunchSpec
+from launch_core.spec.models import PRIORITY_RANK, LaunchSpec
 from launch_core.store.blobs import BlobOps
 from launch_core.store.records import Claim, ItemEvent, QueueItem, QueueRecord
 from launch_core.store.schema import events, items, queues

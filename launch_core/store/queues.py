@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from launch_core.errors import Conflict, InvalidInput, NotFound
-from launch_core.inputs import describe_validation_error
-from launch_core.models import QueueDefinition
+from launch_core.spec.inputs import describe_validation_error
+from launch_core.spec.models import QueueDefinition
 from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueRecord
 from launch_core.store.schema import items, queues

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from launch_core.models import PRIORITY_NAME, LaunchSpec, QueueDefinition
+from launch_core.spec.models import PRIORITY_NAME, LaunchSpec, QueueDefinition
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, update
 
-from launch_core.inputs import describe_validation_error
 from launch_core.masking import mask
+from launch_core.spec.inputs import describe_validation_error
 from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueItem
 from launch_core.store.schema import items

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from launch_core.agent import Agent, AgentFailed, StopSignal
-from launch_core.config import AgentConfig
-from launch_core.pipeline import JobPipeline
+from launch_core.agent.agent import Agent, AgentFailed, StopSignal
+from launch_core.pipeline.pipeline import JobPipeline
+from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import QueueItem, QueueStore
 from tests.pipeline.marker_jobs import Jobs
 
@@ -111,7 +111,7 @@ def test_a_dead_heartbeat_ends_the_agent_with_an_error_naming_it_and_releases_jo
         monkeypatch: pytest.MonkeyPatch) -> None:
     item = jobs.enqueue(seconds=30)
     # The heartbeat opens its own store (its own connection): make that one fail.
-    monkeypatch.setattr("launch_core.side_tasks.QueueStore", FailingRenewals)
+    monkeypatch.setattr("launch_core.agent.side_tasks.QueueStore", FailingRenewals)
     agent = make_agent(sqlite_store, agent_config)
     with pytest.raises(AgentFailed, match="heartbeat died: RuntimeError: bug in renew"):
         asyncio.run(asyncio.wait_for(agent.run(), 30))

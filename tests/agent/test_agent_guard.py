@@ -4,7 +4,7 @@ once, as the lease expiry would; disarmed, it touches nothing."""
 
 from __future__ import annotations
 
-from launch_core.agent_guard import AgentGuard
+from launch_core.agent.guard import AgentGuard
 from launch_core.store import QueueStore
 from tests.conftest import make_queue
 from tests.store.store_helpers import spec

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launch_core.builders.base import BuildRequest
-from launch_core.config import BuilderConfig
-from launch_core.models import LaunchSpec
+from launch_core.backends.builder import BuildRequest
+from launch_core.spec.agent_config import BuilderConfig
+from launch_core.spec.models import LaunchSpec
 from launch_core.store.records import QueueItem
 
 ENTRY = ["python3", "main.py"]

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.code_store import (
+from launch_core.errors import InvalidInput
+from launch_core.storage.code_store import (
     CODE_STORE_ENV,
     STORED_CODE,
     delete_code,
     read_code,
     store_code,
 )
-from launch_core.errors import InvalidInput
 from tests.docker_support import aws_env, run_agent
 from tests.flows.conftest import api, cli_env  # noqa: F401  (agents here use Prefect)
 

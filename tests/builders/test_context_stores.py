@@ -1,4 +1,4 @@
-"""Build-context stores (launch_core/context_stores.py) against test doubles of the
+"""Build-context stores (launch_core/storage/context_stores.py) against test doubles of the
 clouds: moto's server for Amazon S3 and gcp-storage-emulator for Google Cloud
 Storage, both over HTTP on 127.0.0.1. Upload, content address, download back
 byte-identical, delete; errors as one line."""
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.context_stores import StoreError, open_store, parse_store_uri
 from launch_core.errors import InvalidInput
+from launch_core.storage.context_stores import StoreError, open_store, parse_store_uri
 
 SIZE = 9 * 1024 * 1024 + 17  # past boto3's multipart and GCS's multipart thresholds
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.builders.base import BuildRequest
-from launch_core.builders.docker import DockerBuilder, content_tag
-from launch_core.builders.dockerfile import generate_dockerfile, job_dockerfile
+from launch_core.backends.builder import BuildRequest
+from launch_core.backends.docker.builder import DockerBuilder, content_tag
+from launch_core.backends.docker.dockerfile import generate_dockerfile, job_dockerfile
+from launch_core.backends.registry import Registry, RegistryAuth
 from launch_core.errors import InvalidInput
-from launch_core.models import LaunchSpec
-from launch_core.registries.base import Registry, RegistryAuth
+from launch_core.spec.models import LaunchSpec
 from launch_core.store.records import QueueItem
 
 BASE = "relaunch/python:bookworm"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from launch_core.builders.base import BuildFailed
-from launch_core.builders.kaniko import KanikoBuilder
-from launch_core.registries import make_registry
-from launch_core.registries.base import RegistryAuth
+from launch_core.backends.builder import BuildFailed
+from launch_core.backends.kaniko.builder import KanikoBuilder
+from launch_core.backends.registries import make_registry
+from launch_core.backends.registry import RegistryAuth
 from tests.builders.kaniko_support import build_request, container, write_code
 from tests.docker_support import DockerEnv
 from tests.kubernetes.kube_double import KubeDouble

@@ -1,4 +1,4 @@
-"""The kaniko builder (launch_core/builders/kaniko.py), without a cluster. kaniko's
+"""The kaniko builder (launch_core/backends/kaniko/builder.py), without a cluster. kaniko's
 executor itself is never run here (it needs a cluster and pushes from inside it);
 test_kaniko_build_job.py runs build Jobs in the Kubernetes test double.
 
@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from launch_core.builders.docker import content_tag
-from launch_core.builders.dockerfile import generate_dockerfile
-from launch_core.builders.kaniko import KanikoBuilder, pack_context
-from launch_core.builders.kaniko_job import DOCKERFILE, KanikoBuild, kaniko_job
-from launch_core.config import load_agent_config
+from launch_core.backends.docker.builder import content_tag
+from launch_core.backends.docker.dockerfile import generate_dockerfile
+from launch_core.backends.kaniko.builder import KanikoBuilder, pack_context
+from launch_core.backends.kaniko.job import DOCKERFILE, KanikoBuild, kaniko_job
+from launch_core.backends.kubernetes.guardrails import validate_schema
+from launch_core.backends.registries import make_registry
 from launch_core.errors import ConfigError, InvalidInput
-from launch_core.registries import make_registry
-from launch_core.resources.kube_guardrails import validate_schema
+from launch_core.spec.agent_config import load_agent_config
 from tests.builders.kaniko_support import ENTRY, build_request, container, write_code
 from tests.docker_support import DockerEnv
 

@@ -19,7 +19,7 @@ from tests.sample_configs import ECR_IMAGE, KUBERNETES, SAGEMAKER, VERTEX, snake
 
 SCRIPT = """
 import json, sys
-from launch_core.cli.main import main
+from relaunch_cli.main import main
 code = 0
 try:
     main(sys.argv[2:])

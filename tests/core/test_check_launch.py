@@ -9,7 +9,7 @@ import pytest
 
 from launch_core.api import check_launch
 from launch_core.errors import InvalidInput, TemplateError
-from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 
 GPUS = {"gpus": {"type": "integer", "minimum": 1, "maximum": 8, "default": 1}}
 

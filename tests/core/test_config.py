@@ -1,4 +1,4 @@
-"""launch_core.config.load_agent_config: layers, file resolution and W&B compatibility.
+"""launch_core.spec.agent_config.load_agent_config: layers, file resolution and W&B compatibility.
 
 Real files in tmp dirs; the environment layer is passed explicitly with ``environ=``
 so the test process's own RELAUNCH_* variables never leak in.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.config import AgentConfig, load_agent_config
 from launch_core.errors import ConfigError
+from launch_core.spec.agent_config import AgentConfig, load_agent_config
 from tests.support import write
 
 WANDB_AWS_CONFIG = """\

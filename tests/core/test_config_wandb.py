@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.config import env_setting, load_agent_config
 from launch_core.errors import ConfigError
+from launch_core.spec.agent_config import env_setting, load_agent_config
 from tests.support import write
 
 # Every key of W&B's agent config schema (wandb/sdk/launch/agent/config.py), plus the

@@ -16,16 +16,16 @@ from typing import Any
 import typer
 import yaml
 
-from launch_core.cli.main import app
-from launch_core.config import load_agent_config
-from launch_core.resources.kube_guardrails import check_manifest, validate_schema
+from launch_core.backends.kubernetes.guardrails import check_manifest, validate_schema
+from launch_core.spec.agent_config import load_agent_config
+from relaunch_cli.main import app
 from tests.support import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "deployments" / "kubernetes"
 # Where relaunch calls the Kubernetes API (the resource, its modules, the kaniko builder).
-KUBE_CODE = [*sorted((ROOT / "launch_core" / "resources").glob("kube*.py")),
-             *sorted((ROOT / "launch_core" / "builders").glob("kaniko*.py"))]
+KUBE_CODE = [*sorted((ROOT / "launch_core" / "backends" / "kubernetes").glob("*.py")),
+             *sorted((ROOT / "launch_core" / "backends" / "kaniko").glob("*.py"))]
 VERBS = {"create": "create", "get": "get", "read": "get", "list": "list",
          "delete": "delete", "patch": "patch", "replace": "update"}
 RESOURCES = {"pod": "pods", "pod_log": "pods/log", "secret": "secrets", "event": "events",

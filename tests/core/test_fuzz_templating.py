@@ -23,14 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from launch_core.api import check_launch
+from launch_core.backends.checks import check_queue_config
 from launch_core.errors import InvalidInput
-from launch_core.inputs import parse_model
-from launch_core.macros import fill_macros
-from launch_core.merge import deep_merge
-from launch_core.models import LaunchSpec, QueueDefinition, TemplateVariable
-from launch_core.resolve import resolve_resource_config
-from launch_core.resource_checks import check_queue_config
-from launch_core.templating import render_template, resolve_values
+from launch_core.spec.inputs import parse_model
+from launch_core.spec.macros import fill_macros
+from launch_core.spec.merge import deep_merge
+from launch_core.spec.models import LaunchSpec, QueueDefinition, TemplateVariable
+from launch_core.spec.resolve import resolve_resource_config
+from launch_core.spec.templating import render_template, resolve_values
 from tests.core.fuzz_strategies import (
     EXAMPLES,
     NAMES,

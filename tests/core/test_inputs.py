@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from launch_core.errors import InvalidInput
-from launch_core.inputs import MAX_INPUT_BYTES, load_mapping, parse_model
-from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.spec.inputs import MAX_INPUT_BYTES, load_mapping, parse_model
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 
 # --- load_mapping: sources ----------------------------------------------------------
 

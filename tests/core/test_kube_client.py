@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from launch_core.backends.kubernetes.client import ClusterChoice, run_session
 from launch_core.errors import InvalidInput
-from launch_core.resources.kube_client import ClusterChoice, run_session
 
 
 def exec_kube_config(path: Path, marker: Path, code: int) -> Path:

@@ -1,4 +1,4 @@
-"""Kubernetes guardrails on the shared engine (launch_core.guardrails): each refused
+"""Kubernetes guardrails on the shared engine (launch_core.spec.guardrails): each refused
 case names its JSON path (and, for an allowable field, its ``--allow-field`` name).
 
 A queue's config is checked as ``queue create`` checks it (``check_queue_config``),
@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from launch_core.api import check_launch
-from launch_core.builders.kaniko_job import KanikoBuild, kaniko_job
+from launch_core.backends.checks import check_queue_config
+from launch_core.backends.kaniko.job import KanikoBuild, kaniko_job
+from launch_core.backends.kubernetes.guardrails import check_manifest
+from launch_core.backends.kubernetes.resource import KubernetesResource
 from launch_core.errors import InvalidInput
-from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.resource_checks import check_queue_config
-from launch_core.resources.kube_guardrails import check_manifest
-from launch_core.resources.kubernetes import KubernetesResource
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 
 POD = "spec.template.spec"
 C0 = f"{POD}.containers[0]"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from launch_core.backends.kubernetes.guardrails import check_manifest, validate_schema
 from launch_core.errors import InvalidInput
-from launch_core.resources.kube_guardrails import check_manifest, validate_schema
 
 POD = "spec.template.spec"
 

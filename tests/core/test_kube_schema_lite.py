@@ -1,5 +1,5 @@
 """The pre-extracted Kubernetes schema subset and its validator
-(launch_core/resources/kube_schema_lite.py) against what they stand in for: the shipped
+(launch_core/backends/kubernetes/schema_lite.py) against what they stand in for: the shipped
 subset is what the installed kubernetes-validate's newest strict schemas give, its
 version is kubernetes-validate's ``latest_version()``, and on manifests with random
 changes (unknown keys, wrong types, nulls, macros, int-or-string values) the subset's
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from launch_core.backends.kubernetes import schema as kube_schema
+from launch_core.backends.kubernetes import schema_lite as kube_schema_lite
 from launch_core.errors import InvalidInput
-from launch_core.resources import kube_schema, kube_schema_lite
 from tests.json_changes import change
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")  # the [kubernetes] extra

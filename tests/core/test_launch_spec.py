@@ -7,7 +7,7 @@ import re
 import pytest
 
 from launch_core.errors import InvalidInput
-from launch_core.launch_spec import read_launch_spec, resource_args_for
+from launch_core.spec.launch_spec import read_launch_spec, resource_args_for
 
 SOURCE = "-c/--config"
 

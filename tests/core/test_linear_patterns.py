@@ -11,10 +11,10 @@ import pytest
 
 from launch_core import api
 from launch_core.errors import InvalidInput, TemplateError
-from launch_core.models import MAX_STRING_VALUE, TemplateVariable
-from launch_core.schema_pattern import matches
+from launch_core.spec.models import MAX_STRING_VALUE, TemplateVariable
+from launch_core.spec.schema_pattern import matches
+from launch_core.spec.templating import resolve_values
 from launch_core.store import QueueStore
-from launch_core.templating import resolve_values
 
 BACKTRACKING = ["^(a+)+$", "^(a|a)+$", "^(a|aa)+$", "^(a*)*b$", "^(\\w+\\s?)+$",
                 "^([a-z0-9]+-?)+[a-z0-9]$"]

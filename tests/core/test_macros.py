@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from launch_core.macros import KNOWN_MACROS, fill_macros
+from launch_core.spec.macros import KNOWN_MACROS, fill_macros
 
 MACROS = {"run_id": "r-1", "image_uri": "reg/img:abc", "queue_name": "gpu"}
 

@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from launch_core import masking
-from launch_core.macros import fill_macros
-from launch_core.registries.base import RegistryAuth
+from launch_core.backends.registry import RegistryAuth
+from launch_core.spec.macros import fill_macros
 from launch_core.store import QueueStore
 
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from launch_core.merge import deep_merge
+from launch_core.spec.merge import deep_merge
 
 
 @pytest.mark.parametrize(

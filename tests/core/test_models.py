@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from launch_core.models import LaunchSpec, QueueDefinition, TemplateVariable
-from launch_core.plugins import names
+from launch_core.backends.table import names
+from launch_core.spec.models import LaunchSpec, QueueDefinition, TemplateVariable
 
 SHA = "sha256:" + "a" * 64
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from launch_core.backends.resource import Resource, get_resource
+from launch_core.backends.table import BACKENDS, load_class, names
 from launch_core.errors import InvalidInput, MissingExtra
-from launch_core.plugins import BACKENDS, load_class, names
-from launch_core.resources.base import Resource, get_resource
 from launch_core.store.engine import create_store_engine
 
 

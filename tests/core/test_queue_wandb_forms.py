@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from launch_core.backends.local_container import LocalContainerResource
+from launch_core.backends.table import names
 from launch_core.errors import InvalidInput, TemplateError
-from launch_core.inputs import parse_model
-from launch_core.models import LaunchSpec, QueueDefinition, TemplateVariable
-from launch_core.plugins import names
-from launch_core.resolve import resolve_resource_config
-from launch_core.resources.local_container import LocalContainerResource
-from launch_core.wandb_forms import canonical_resource
+from launch_core.spec.inputs import parse_model
+from launch_core.spec.models import LaunchSpec, QueueDefinition, TemplateVariable
+from launch_core.spec.resolve import resolve_resource_config
+from launch_core.spec.wandb_forms import canonical_resource
 
 
 def queue(**fields: Any) -> QueueDefinition:

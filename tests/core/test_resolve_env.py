@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from launch_core.errors import InvalidInput
-from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.resolve import resolve_resource_config
+from launch_core.spec.models import LaunchSpec, QueueDefinition
+from launch_core.spec.resolve import resolve_resource_config
 
 ENV = {"SECRET": "hunter2", "HOME": "/root"}
 

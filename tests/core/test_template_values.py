@@ -7,8 +7,8 @@ import math
 import pytest
 
 from launch_core.errors import TemplateError
-from launch_core.models import MAX_STRING_VALUE, TemplateVariable
-from launch_core.templating import resolve_values
+from launch_core.spec.models import MAX_STRING_VALUE, TemplateVariable
+from launch_core.spec.templating import resolve_values
 
 
 def var(**schema: object) -> TemplateVariable:

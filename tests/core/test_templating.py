@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from launch_core.errors import TemplateError
-from launch_core.templating import (
+from launch_core.spec.templating import (
     check_queue_template,
     placeholders_in,
     render_template,

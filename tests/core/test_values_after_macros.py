@@ -10,9 +10,9 @@ import pytest
 
 from launch_core.api import check_launch
 from launch_core.errors import TemplateError
-from launch_core.macros import SAMPLE_ITEM_ID, SAMPLE_RUN_ID, enqueue_macros, job_macros
-from launch_core.models import MAX_STRING_VALUE, LaunchSpec, QueueDefinition
-from launch_core.resolve import resolve_resource_config
+from launch_core.spec.macros import SAMPLE_ITEM_ID, SAMPLE_RUN_ID, enqueue_macros, job_macros
+from launch_core.spec.models import MAX_STRING_VALUE, LaunchSpec, QueueDefinition
+from launch_core.spec.resolve import resolve_resource_config
 from launch_core.store.items import new_run_id
 
 NO_SLASH = {"type": "string", "pattern": "^[^/]+$"}

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launch_core.cli.main import main
-from launch_core.resources.local_process import LocalProcessResource
-from launch_core.side_tasks import Heartbeat
+from launch_core.agent.side_tasks import Heartbeat
+from launch_core.backends.local_process.resource import LocalProcessResource
+from relaunch_cli.main import main
 
 FILE = Path(sys.argv[2])
 _submit, _beat = LocalProcessResource.submit, Heartbeat.beat

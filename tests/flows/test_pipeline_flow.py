@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 from launch_core.store import QueueStore
 from tests.flows.conftest import JOBS, read_records
 

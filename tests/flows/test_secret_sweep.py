@@ -33,7 +33,7 @@ import uuid
 
 from sqlalchemy.engine import make_url
 
-from launch_core.resources.sagemaker_request import training_job_name
+from launch_core.backends.sagemaker.request import training_job_name
 from tests.docker_support import registry_tags, write_code
 from tests.flows.secret_sweep_support import (
     Sweep,

@@ -31,7 +31,7 @@ def _in_flow_worker_thread(fn: Any, *args: Any) -> Any:
 def test_vertex_credentials_block_loads_in_a_flow_worker_thread(prefect_api):
     from prefect_gcp import GcpCredentials
 
-    from launch_core.resources.vertex import VertexSettings, _credentials
+    from launch_core.backends.vertex.resource import VertexSettings, _credentials
 
     name = f"gcp-{uuid.uuid4().hex[:10]}"
     info, _ = _service_account()
@@ -47,7 +47,7 @@ def test_vertex_credentials_block_loads_in_a_flow_worker_thread(prefect_api):
 def test_kubernetes_cluster_block_loads_in_a_flow_worker_thread(prefect_api):
     from prefect_kubernetes import KubernetesClusterConfig
 
-    from launch_core.resources.kube_client import cluster_block
+    from launch_core.backends.kubernetes.client import cluster_block
 
     name = f"kube-{uuid.uuid4().hex[:10]}"
     config = {"apiVersion": "v1", "kind": "Config", "current-context": "c",

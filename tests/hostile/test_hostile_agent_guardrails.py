@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from launch_core import api
-from launch_core.config import AgentConfig
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline, StageFailed
-from launch_core.resources.base import RunRef
+from launch_core.backends.resource import RunRef
+from launch_core.pipeline.pipeline import JobPipeline, StageFailed
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from tests.docker_support import DockerEnv
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from launch_core import api
-from launch_core.config import AgentConfig
 from launch_core.errors import InvalidInput
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.workspace import prepare_workdir, run_dir
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from launch_core.store.blobs import blob_digest, pack_directory, unpack
-from launch_core.workspace import prepare_workdir, run_dir
 from tests.pipeline.marker_jobs import Jobs
 
 Entry = tuple[str, bytes, str]  # name, tar type, payload or link target

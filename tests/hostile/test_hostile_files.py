@@ -27,12 +27,12 @@ from typing import Any
 import pytest
 
 from launch_core import api
-from launch_core.config import load_agent_config
 from launch_core.errors import LaunchError
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline
+from launch_core.pipeline.pipeline import JobPipeline
+from launch_core.pipeline.workspace import _clone, prepare_workdir, run_dir
+from launch_core.spec.agent_config import load_agent_config
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
-from launch_core.workspace import _clone, prepare_workdir, run_dir
 from tests.conftest import RELAUNCH
 from tests.support import wait_for
 

@@ -20,13 +20,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launch_core.config import AgentConfig
 from launch_core.errors import InvalidInput, LaunchError
-from launch_core.inputs import parse_model
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.workspace import (
+    _clone,
+    check_git_uri,
+    prepare_workdir,
+    redact_url,
+    run_dir,
+)
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.inputs import parse_model
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
-from launch_core.workspace import _clone, check_git_uri, prepare_workdir, redact_url, run_dir
 from tests.pipeline.marker_jobs import Jobs
 
 SECRET = "s3cr3t-Tok3n-4242"

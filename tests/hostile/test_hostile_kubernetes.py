@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from launch_core.api import check_launch
+from launch_core.backends.kubernetes.resource import KubernetesResource
 from launch_core.errors import InvalidInput
-from launch_core.guardrails import JsonPath, format_path
-from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.resources.kubernetes import KubernetesResource
+from launch_core.spec.guardrails import JsonPath, format_path
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 
 FUZZ = settings(max_examples=int(os.environ.get("RELAUNCH_FUZZ_EXAMPLES", "200")),
                 deadline=None, suppress_health_check=[HealthCheck.too_slow])

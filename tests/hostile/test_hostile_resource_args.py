@@ -1,6 +1,6 @@
 """Hostile resource args and template values on local-container, sagemaker and vertex
 queues: a submitter narrows what the queue's admin wrote, never widens it or points it
-elsewhere (the admin-only fields each backend declares, launch_core.guardrails).
+elsewhere (the admin-only fields each backend declares, launch_core.spec.guardrails).
 
 Through the real CLI on a private SQLite store: each payload is refused at ``launch``
 and ``launch --dry-run`` with exit 2 and one line naming the field, and nothing is

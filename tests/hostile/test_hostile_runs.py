@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from launch_core.builders.dockerfile import generate_dockerfile
-from launch_core.config import AgentConfig
+from launch_core.backends.docker.dockerfile import generate_dockerfile
+from launch_core.backends.resource import get_resource
 from launch_core.errors import InvalidInput
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline
-from launch_core.resources.base import get_resource
+from launch_core.pipeline.pipeline import JobPipeline
+from launch_core.pipeline.workspace import job_env
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
-from launch_core.workspace import job_env
 from tests.pipeline.marker_jobs import Jobs
 
 METACHARACTERS = ["a; touch pwned1", "$(touch pwned2)", "`touch pwned3`", "| touch pwned4",

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from launch_core.errors import InvalidInput
+from launch_core.pipeline.workspace import check_git_uri
 from launch_core.store import QueueStore
-from launch_core.workspace import check_git_uri
 
 HUGE = "99999999999999999999999"
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from launch_core import api
-from launch_core.config import AgentConfig
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline, StageFailed
+from launch_core.pipeline.pipeline import JobPipeline, StageFailed
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from launch_core.store.states import FAILED
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launch_core.cli.main import main
-from launch_core.resources.kubernetes import KubernetesResource
+from launch_core.backends.kubernetes.resource import KubernetesResource
+from relaunch_cli.main import main
 
 FILE = Path(sys.argv[1])
 _submit = KubernetesResource.submit

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from launch_core.models import LaunchSpec
+from launch_core.spec.models import LaunchSpec
 
 CONFIG = {"spec": {"template": {"spec": {"containers": [{"name": "main"}]}}}}
 

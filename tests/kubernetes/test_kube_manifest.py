@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from launch_core.backends.kubernetes.client import ClusterChoice, resolve_namespace
+from launch_core.backends.kubernetes.manifest import build_manifest, pull_secret
+from launch_core.backends.kubernetes.resource import KubernetesResource
+from launch_core.backends.resource import JobContext
 from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext
-from launch_core.resources.kube_client import ClusterChoice, resolve_namespace
-from launch_core.resources.kube_manifest import build_manifest, pull_secret
-from launch_core.resources.kubernetes import KubernetesResource
 
 
 def _job(config: dict[str, Any], **fields: Any) -> JobContext:

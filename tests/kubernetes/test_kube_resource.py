@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from launch_core.resources.base import JobContext
-from launch_core.resources.kubernetes import KubernetesResource
+from launch_core.backends.kubernetes.resource import KubernetesResource
+from launch_core.backends.resource import JobContext
 from tests.support import wait_for
 
 SLEEP = ["python3", "-c", "import time; print('up', flush=True); time.sleep(60)"]

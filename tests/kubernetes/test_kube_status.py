@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from launch_core.resources.kube_status import STATUS_MAPPINGS, StatusMapping, run_status
+from launch_core.backends.kubernetes.status import STATUS_MAPPINGS, StatusMapping, run_status
 
 
 def _job(*conditions: tuple[str, str]) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from launch_core import api
-from launch_core.config import AgentConfig, load_agent_config
-from launch_core.models import LaunchSpec
+from launch_core.spec.agent_config import AgentConfig, load_agent_config
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 
 

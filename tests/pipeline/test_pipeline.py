@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from launch_core.config import AgentConfig
-from launch_core.pipeline import LOST, JobPipeline, StageFailed, direct_step, resource_for
-from launch_core.resources.base import JobContext
+from launch_core.backends.resource import JobContext
+from launch_core.pipeline.pipeline import LOST, JobPipeline, StageFailed, direct_step, resource_for
+from launch_core.pipeline.workspace import run_dir
+from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import QueueStore
-from launch_core.workspace import run_dir
 from tests.pipeline.marker_jobs import Jobs
 
 
@@ -144,7 +144,7 @@ def test_an_announcement_that_hangs_does_not_delay_the_end_and_is_given_up(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The announcement (the Prefect artifact in the flow) talks to an API that may be
     away: the run's end is recorded while it hangs, and it is given up after the grace."""
-    import launch_core.pipeline as pipeline_module
+    import launch_core.pipeline.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "ANNOUNCE_GRACE", 0.5)
     item = jobs.enqueue()

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from launch_core import api
-from launch_core.config import AgentConfig
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline, resource_for
+from launch_core.pipeline.pipeline import JobPipeline, resource_for
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 
 # A stock W&B script: nothing in it knows about relaunch.

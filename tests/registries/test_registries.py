@@ -13,12 +13,12 @@ import sys
 
 import pytest
 
-from launch_core.registries import detect_kind, make_registry
-from launch_core.registries.base import RegistryAuthError, RegistryError
-from launch_core.registries.ecr import EcrRegistry
-from launch_core.registries.gcp import ArtifactRegistry
-from launch_core.registries.local import LocalDaemon
-from launch_core.registries.oci import AcrRegistry, OciRegistry
+from launch_core.backends.ecr import EcrRegistry
+from launch_core.backends.gcp import ArtifactRegistry
+from launch_core.backends.local_registry import LocalDaemon
+from launch_core.backends.oci.registry import AcrRegistry, OciRegistry
+from launch_core.backends.registries import detect_kind, make_registry
+from launch_core.backends.registry import RegistryAuthError, RegistryError
 from tests.docker_support import (
     aws_env,
     create_queue,

@@ -3,8 +3,13 @@ backoff, authentication failures are not, and the password never shows."""
 
 from __future__ import annotations
 
-from launch_core.registries import RegistryAuth, RegistryAuthError, RegistryError, make_registry
-from launch_core.registries import base as registry_base
+from launch_core.backends import registry as registry_base
+from launch_core.backends.registries import (
+    RegistryAuth,
+    RegistryAuthError,
+    RegistryError,
+    make_registry,
+)
 
 
 def _tagged(docker_env, target: str) -> str:

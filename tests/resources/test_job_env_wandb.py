@@ -1,4 +1,4 @@
-"""W&B's variables in a run's environment (launch_core.workspace.job_env): what W&B
+"""W&B's variables in a run's environment (launch_core.pipeline.workspace.job_env): what W&B
 Launch gives a run, the split of WANDB_CONFIG past a resource's limit, the switch that
 turns them off, and what is never injected. Items come from a real SQLite sqlite_store."""
 
@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from launch_core.models import LaunchSpec, QueueDefinition
-from launch_core.resources.base import get_resource
+from launch_core.backends.resource import get_resource
+from launch_core.pipeline.workspace import job_env
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 from launch_core.store import QueueItem, QueueStore
-from launch_core.workspace import job_env
 
 
 def enqueue(sqlite_store: QueueStore, **fields: object) -> QueueItem:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from launch_core.resources.local_container import LocalContainerResource
+from launch_core.backends.local_container import LocalContainerResource
 
 
 def _away(tmp_path: Path) -> LocalContainerResource:

@@ -20,11 +20,11 @@ import pytest
 from packaging.requirements import Requirement
 
 from launch_core import api
-from launch_core.config import AgentConfig, load_agent_config
-from launch_core.models import LaunchSpec
-from launch_core.pipeline import JobPipeline
-from launch_core.resources.base import JobContext
-from launch_core.resources.local_container import LocalContainerResource
+from launch_core.backends.local_container import LocalContainerResource
+from launch_core.backends.resource import JobContext
+from launch_core.pipeline.pipeline import JobPipeline
+from launch_core.spec.agent_config import AgentConfig, load_agent_config
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from tests.docker_support import DockerEnv, Names
 

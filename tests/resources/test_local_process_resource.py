@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from launch_core.backends.local_process.resource import LocalProcessResource
+from launch_core.backends.resource import JobContext, RunStatus, get_resource
 from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext, RunStatus, get_resource
-from launch_core.resources.local_process import LocalProcessResource
 from tests.support import wait_for as _wait_for
 
 DEADLINE = 60.0  # seconds any wait may take before the test fails

@@ -1,4 +1,4 @@
-"""launch_core.workspace: git URL policy, run working directories, a job's environment.
+"""launch_core.pipeline.workspace: git URL policy, run working directories, a job's environment.
 
 Real git repositories made with ``git init`` in tmp dirs (cloned over file://, which
 the test allows explicitly), and the real queue store (``store`` fixture: SQLite and
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from launch_core.errors import InvalidInput, LaunchError
-from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.pipeline.workspace import check_git_uri, job_env, prepare_workdir, run_dir
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.blobs import blob_digest, pack_directory
-from launch_core.workspace import check_git_uri, job_env, prepare_workdir, run_dir
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
            "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launch_core.cli.main import main
-from launch_core.resources.sagemaker import SageMakerResource
+from launch_core.backends.sagemaker.resource import SageMakerResource
+from relaunch_cli.main import main
 
 FILE = Path(sys.argv[1])
 _submit = SageMakerResource.submit

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.resources.sagemaker_request import training_job_name
+from launch_core.backends.sagemaker.request import training_job_name
 from tests.docker_support import registry_tags, run_agent, start_agent, wait_for, write_code
 from tests.flows import conftest as flows
 from tests.sagemaker.moto_double import client

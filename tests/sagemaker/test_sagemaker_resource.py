@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext, RunRef
-from launch_core.resources.sagemaker import SageMakerResource
-from launch_core.resources.sagemaker_request import (
+from launch_core.backends.resource import JobContext, RunRef
+from launch_core.backends.sagemaker.request import (
     sagemaker_environment,
     training_job_name,
 )
+from launch_core.backends.sagemaker.resource import SageMakerResource
+from launch_core.errors import InvalidInput
 from tests.sagemaker.moto_double import client
 
 IMAGE = "127.0.0.1:5000/relaunch-test/sm:abc"

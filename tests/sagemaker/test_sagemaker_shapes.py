@@ -1,4 +1,4 @@
-"""The CreateTrainingJob shape table (launch_core/resources/sagemaker_shapes.py) against
+"""The CreateTrainingJob shape table (launch_core/backends/sagemaker/shapes.py) against
 botocore's model it stands in for: the shipped table is what the installed botocore
 gives, and random configs (keys in CamelCase, W&B's snake_case or mixed, nested,
 unknown, in maps) are re-cased exactly as with botocore's shapes, refusals included."""
@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from launch_core.backends.sagemaker.request import _recase, _request_shape
+from launch_core.backends.sagemaker.shapes import TABLE, extract, request_shape
 from launch_core.errors import InvalidInput
-from launch_core.resources.sagemaker_request import _recase, _request_shape
-from launch_core.resources.sagemaker_shapes import TABLE, extract, request_shape
 
 FULL = {"RoleArn": "r", "OutputDataConfig": {"S3OutputPath": "s3://b/o", "KmsKeyId": "k"},
         "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1,

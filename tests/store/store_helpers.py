@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from launch_core.models import LaunchSpec, QueueDefinition
+from launch_core.spec.models import LaunchSpec, QueueDefinition
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 
 START = 1_700_000_000.0

@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import insert
 
-from launch_core.models import LaunchSpec
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from launch_core.store.audit import audit_store
 from launch_core.store.schema import events

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from launch_core import api
 from launch_core.errors import InvalidInput, NotFound
-from launch_core.models import LaunchSpec
+from launch_core.pipeline.workspace import prepare_workdir
+from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueRecord, QueueStore
 from launch_core.store.blobs import blob_digest
 from launch_core.store.schema import blobs
-from launch_core.workspace import prepare_workdir
 
 SECRET = "team a's model, not for team b"
 

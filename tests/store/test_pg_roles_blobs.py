@@ -16,9 +16,9 @@ from pg_roles_support import RoleSetup
 
 from launch_core import api
 from launch_core.errors import InvalidInput, NotFound
+from launch_core.pipeline.workspace import prepare_workdir
 from launch_core.store import QueueStore
 from launch_core.store.blobs import blob_digest, pack_directory
-from launch_core.workspace import prepare_workdir
 
 SECRET = "team a's model, not for team b"
 ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from launch_core.backends.resource import PREVIEW_IMAGE, JobContext
+from launch_core.backends.vertex.resource import VertexResource, VertexSettings
 from launch_core.errors import ConfigError
-from launch_core.request_preview import PREVIEW_IMAGE
-from launch_core.resources.base import JobContext
-from launch_core.resources.vertex import VertexResource, VertexSettings
 
 POOL = {"machine_spec": {"machine_type": "n1-standard-4"}, "replica_count": 1}
 CONFIG = {"spec": {"staging_bucket": "gs://bucket", "worker_pool_specs": [POOL]}}

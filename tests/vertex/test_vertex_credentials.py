@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from launch_core.resources.base import JobContext
-from launch_core.resources.vertex import VertexResource, VertexSettings
+from launch_core.backends.resource import JobContext
+from launch_core.backends.vertex.resource import VertexResource, VertexSettings
 
 CONFIG = {"spec": {"staging_bucket": "gs://bucket",
                    "worker_pool_specs": [{"machine_spec": {"machine_type": "n1-standard-4"}}]}}

@@ -1,4 +1,4 @@
-"""The CustomJob field table (launch_core/resources/vertex_schema.py) against the client
+"""The CustomJob field table (launch_core/backends/vertex/schema.py) against the client
 it stands in for: the shipped table is what the installed google-cloud-aiplatform's
 descriptors give, and on bodies with random changes (unknown keys, wrong types, bad
 enum names, nulls, camelCase names) the table refuses exactly what the client's
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from launch_core.backends.resource import JobContext
+from launch_core.backends.vertex.request import VertexOptions, custom_job_body, to_proto
+from launch_core.backends.vertex.schema import TABLE, check_custom_job, extract
 from launch_core.errors import InvalidInput
-from launch_core.resources.base import JobContext
-from launch_core.resources.vertex_request import VertexOptions, custom_job_body, to_proto
-from launch_core.resources.vertex_schema import TABLE, check_custom_job, extract
 from tests.json_changes import change
 
 POOL = {"machine_spec": {"machine_type": "a2-highgpu-1g", "accelerator_type": "NVIDIA_TESLA_A100",

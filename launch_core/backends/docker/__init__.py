@@ -1,0 +1,1 @@
+"""The ``docker`` builder: images built on a Docker daemon."""

@@ -1,0 +1,1 @@
+"""The ``kaniko`` builder: images built by a kaniko Job in a Kubernetes cluster."""

@@ -1,0 +1,1 @@
+"""``kubernetes``: a job run as a Kubernetes Job or workload custom resource."""

@@ -1,0 +1,1 @@
+"""``sagemaker``: a job run as an Amazon SageMaker training job."""

@@ -1,0 +1,1 @@
+"""``vertex``: a job run as a Vertex AI CustomJob."""

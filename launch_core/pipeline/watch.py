@@ -1,0 +1,114 @@
+"""Watching a run and writing to its item: the pipeline's last stage and the store
+writes every stage makes (fenced by the claim, retried while the store is down)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from launch_core.backends.resource import RunStatus
+from launch_core.errors import LostClaim
+from launch_core.pipeline.records import Launch
+from launch_core.pipeline.workspace import run_dir
+from launch_core.private_files import seal_files
+from launch_core.spec.agent_config import AgentConfig
+from launch_core.store import QueueStore
+from launch_core.store.states import CANCELLED, FAILED, FINISHED
+
+CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, holder)
+# Prefix of the events recording what a resource says of a run still going (a pending
+# reason...): `relaunch job status` shows the latest one.
+RESOURCE_NOTE = "resource: "
+STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
+
+
+class RunWatch:
+    """Part of JobPipeline: watches a run until it ends and records the end."""
+
+    store: QueueStore
+    config: AgentConfig
+    actor: str
+    log: Callable[[str], None]
+
+    async def watch(self, launch: Launch, handle: dict[str, Any]) -> RunStatus:
+        """Watch the run, pass its output to the log, record its end. A cancel
+        request stops the run; a lost claim stops the watching (the run goes on)."""
+        resource, item = launch.resource, launch.item
+        offset, next_check = 0, time.monotonic() + CANCEL_CHECK_SECONDS
+        shown = ""
+        while True:
+            status = await asyncio.to_thread(resource.status, handle)
+            text, offset = await asyncio.to_thread(resource.read_logs, handle, offset)
+            for line in text.splitlines():
+                self.log(line)
+            if status.done:
+                break
+            if status.message != shown:  # e.g. "waiting: 0/3 nodes have nvidia.com/gpu"
+                shown = status.message
+                if shown:
+                    self.log(f"job {item.id}: {shown}")
+                    await self._note(launch, f"{RESOURCE_NOTE}{shown}")
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CANCEL_CHECK_SECONDS
+                if await self._cancel_requested(launch):
+                    await asyncio.to_thread(resource.cancel, handle,
+                                            self.config.stopped_run_timeout)
+                    await self._write(self.store.transition, item.id, CANCELLED,
+                                      actor=self.actor, claim=launch.claim,
+                                      message="cancelled on request")
+                    await asyncio.to_thread(resource.cleanup, handle)
+                    await asyncio.to_thread(seal_files, run_dir(item.run_id))
+                    self.log(f"job {item.id} cancelled on request")
+                    return RunStatus(CANCELLED)
+            if resource.waits_for_end:  # wakes at the run's end, not a poll later
+                await asyncio.to_thread(resource.wait, handle, resource.poll_interval)
+            else:
+                await asyncio.sleep(resource.poll_interval)
+        await self._record_end(launch, status)
+        await asyncio.to_thread(resource.cleanup, handle)
+        # The run's own files (its log, the resource's records), which the resource
+        # wrote as the umask let it in the run's 0700 folder: 0600 from now on.
+        await asyncio.to_thread(seal_files, run_dir(item.run_id))
+        return status
+
+    async def _cancel_requested(self, launch: Launch) -> bool:
+        try:
+            current = await asyncio.to_thread(self.store.get_item, launch.item.id)
+        except Exception as exc:  # store unreachable for now: look again later
+            self.log(f"could not read job {launch.item.id}: {type(exc).__name__}")
+            return False
+        if current.claim != launch.claim:
+            raise LostClaim(launch.item.id, self.actor, launch.claim.token)
+        return current.cancel_requested
+
+    async def _record_end(self, launch: Launch, status: RunStatus) -> None:
+        item_id, claim = launch.item.id, launch.claim
+        if status.state == "preempted":
+            await self._write(self.store.preempt, item_id, actor=self.actor, claim=claim,
+                              reason=status.message or "preempted")
+        elif status.state == FINISHED:
+            await self._write(self.store.transition, item_id, FINISHED, actor=self.actor,
+                              claim=claim, exit_code=status.exit_code)
+        else:
+            await self._write(self.store.transition, item_id, FAILED, actor=self.actor,
+                              claim=claim, exit_code=status.exit_code, stage="run",
+                              reason=status.message, message=f"run: {status.message}")
+
+    async def _write(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store write, retried while the store is unreachable (a restarting
+        database must not turn a finished job into a lost one)."""
+        from sqlalchemy.exc import DBAPIError
+
+        for delay in STORE_RETRY_DELAYS:
+            try:
+                return await asyncio.to_thread(write, *args, **kwargs)
+            except DBAPIError as exc:
+                self.log(f"store unreachable ({type(exc).__name__}); retrying in {delay}s")
+                await asyncio.sleep(delay)
+        return await asyncio.to_thread(write, *args, **kwargs)
+
+    async def _note(self, launch: Launch, message: str) -> None:
+        await self._write(self.store.note, launch.item.id, message, actor=self.actor,
+                          claim=launch.claim)

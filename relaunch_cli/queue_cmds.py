@@ -1,0 +1,134 @@
+"""``relaunch queue create|list|show|update|delete``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from launch_core import api
+from relaunch_cli.common import EntityOption, JsonOption, mapping_option
+from relaunch_cli.output import ago, item_json, print_json, queue_json, table
+
+app = typer.Typer(no_args_is_help=True, help="Create, inspect and change queues.")
+
+ConfigOption = typer.Option(None, "--config", help="Resource config: FILE, JSON or YAML.")
+VariablesOption = typer.Option(None, "--template-variables",
+                               help="Template variables: FILE, JSON or YAML.")
+AllowFieldOption = typer.Option(None, "--allow-field", help="A guarded field of the config "
+                                "this queue may set (e.g. privileged, hostPath); repeatable.")
+
+
+@app.command("create")
+def create(
+    name: str,
+    resource: str = typer.Option(..., "-r", "--resource", help="Where its jobs run "
+                                 "(a resource name, e.g. local-process, kubernetes)."),
+    entity: str | None = EntityOption,
+    prioritization: bool = typer.Option(False, "--prioritization"),
+    config: str | None = ConfigOption,
+    template_variables: str | None = VariablesOption,
+    allow_resource_args: bool = typer.Option(False, "--allow-resource-args"),
+    allow_field: list[str] | None = AllowFieldOption,
+    description: str = typer.Option("", "--description"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a queue."""
+    fields = _definition_fields(config, template_variables)
+    if allow_field:
+        fields["allow_fields"] = allow_field
+    queue = api.create_queue(
+        api.open_store(), name, resource, entity=entity, source="queue create",
+        prioritization=prioritization, allow_resource_args=allow_resource_args,
+        description=description, **fields)
+    if as_json:
+        print_json(queue_json(queue))
+    else:
+        typer.echo(f"created queue {queue.entity}/{queue.name} ({queue.definition.resource})")
+
+
+def _definition_fields(config: str | None, variables: str | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if (parsed := mapping_option(config, "--config")) is not None:
+        fields["config"] = parsed
+    if (parsed := mapping_option(variables, "--template-variables")) is not None:
+        fields["template_variables"] = parsed
+    return fields
+
+
+@app.command("list")
+def list_queues(entity: str | None = EntityOption, as_json: bool = JsonOption) -> None:
+    """List queues with their queued and running counts."""
+    rows = api.open_store().list_queues(entity or api.default_entity())
+    if as_json:
+        print_json([queue_json(queue, counts) for queue, counts in rows])
+        return
+    table(None, ["entity", "queue", "resource", "queued", "active", "prioritization"], [
+        [q.entity, q.name, q.definition.resource, c.get("queued", 0),
+         sum(n for s, n in c.items() if s != "queued"), q.definition.prioritization]
+        for q, c in rows])
+
+
+@app.command("show")
+def show(name: str, entity: str | None = EntityOption, as_json: bool = JsonOption,
+         limit: int = typer.Option(50, "--limit", help="Pending items to list.")) -> None:
+    """Show a queue's definition and its pending items with their positions."""
+    store = api.open_store()
+    queue = store.get_queue(entity or api.default_entity(), name)
+    pending = store.pending(queue.id, limit=limit)
+    if as_json:
+        data = queue_json(queue)
+        data["pending"] = [item_json(item, queue.name, pos) for pos, item in pending]
+        print_json(data)
+        return
+    typer.echo(f"queue {queue.entity}/{queue.name}  resource={queue.definition.resource}  "
+               f"prioritization={queue.definition.prioritization}")
+    if queue.definition.description:
+        typer.echo(queue.definition.description)
+    if queue.definition.allow_fields:  # guarded fields its admin allows (guardrails)
+        typer.echo(f"allowed guarded fields: {', '.join(queue.definition.allow_fields)}")
+    print_json({"config": queue.definition.config,
+                "template_variables": queue_json(queue)["template_variables"]})
+    table("pending", ["position", "job", "priority", "name", "enqueued"], [
+        [pos, item.id, item.priority_name, item.spec.name, ago(item.enqueued_at)]
+        for pos, item in pending])
+
+
+@app.command("update")
+def update(
+    name: str,
+    entity: str | None = EntityOption,
+    resource: str | None = typer.Option(None, "-r", "--resource"),
+    prioritization: bool | None = typer.Option(None, "--prioritization/--no-prioritization"),
+    config: str | None = ConfigOption,
+    template_variables: str | None = VariablesOption,
+    allow_resource_args: bool | None = typer.Option(
+        None, "--allow-resource-args/--no-allow-resource-args"),
+    allow_field: list[str] | None = typer.Option(
+        None, "--allow-field", help="Replaces the queue's allowed guarded fields; "
+        "repeatable ('' for none)."),
+    description: str | None = typer.Option(None, "--description"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a queue; pending jobs get the new config when they are dequeued."""
+    changes = {k: v for k, v in {
+        "resource": resource, "prioritization": prioritization,
+        "allow_resource_args": allow_resource_args, "description": description,
+        "allow_fields": [f for f in allow_field if f] if allow_field is not None else None,
+    }.items() if v is not None}
+    changes.update(_definition_fields(config, template_variables))
+    queue = api.update_queue(api.open_store(), name, entity=entity, source="queue update",
+                             **changes)
+    if as_json:
+        print_json(queue_json(queue))
+    else:
+        typer.echo(f"updated queue {queue.entity}/{queue.name}")
+
+
+@app.command("delete")
+def delete(name: str, entity: str | None = EntityOption,
+           force: bool = typer.Option(False, "--force", help="Delete even with queued or "
+                                      "running items (they are removed, not cancelled).")) -> None:
+    """Delete a queue (refused while it has queued or running items)."""
+    removed = api.open_store().delete_queue(entity or api.default_entity(), name, force=force)
+    typer.echo(f"deleted queue {name} ({removed} item(s) removed)")
