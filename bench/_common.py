@@ -271,7 +271,7 @@ def become_prefect_client(home: Path, api_url: str) -> None:
 def prefect_server(home: Path, timeout: float = 120.0,
                    stray_grace: float = 3.0) -> Iterator[str]:
     """A Prefect server on 127.0.0.1 with its database on a throwaway PostgreSQL
-    database (as tests/flows/conftest.py does); yields the API URL, stops it after."""
+    database (as tests/support/fixtures/prefect.py does); yields the API URL, stops it after."""
     import httpx
 
     with temp_pg_database() as db:

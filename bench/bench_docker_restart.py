@@ -1,9 +1,9 @@
 """The fault matrix's "Docker daemon restart" column (issue 12): a local-container job
-paused at each point of its launch (bench/_faults.py) while the Docker daemon it runs on
-is restarted; the same agent goes on, and the job must end once, ``finished`` (its
+paused at each point of its launch (tests/support/faults/matrix.py) while the Docker daemon
+it runs on is restarted; the same agent goes on, and the job must end once, ``finished`` (its
 container's starts counted from the daemon's own event log, plus the events audit).
 
-The daemon is a private one (bench/_docker_daemon.py: its own socket and data root,
+The daemon is a private one (tests/support/faults/docker_daemon.py: its own socket and data root,
 ``--live-restore`` as a production host runs it), so the machine's daemon and anything
 else on it are left alone. The store is a fresh PostgreSQL database, the Prefect server
 a fresh one on PostgreSQL.

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _importtime  # noqa: E402
 
-from tests.sample_configs import (  # noqa: E402
+from tests.support.sample_configs import (  # noqa: E402
     ECR_IMAGE,
     KUBERNETES,
     SAGEMAKER,

@@ -1,10 +1,10 @@
 """The fault matrix (issue 12), printed as a table: for each resource that runs here
 (local-process, local-container; kubernetes, sagemaker and vertex on their test
-doubles, see bench/_fault_doubles.py) x each point of a job's launch (claimed, building,
+doubles, see tests/support/faults/doubles.py) x each point of a job's launch (claimed, building,
 pushing, submitted, running, ending) x each fault (agent kill -9, agent SIGTERM, queue
 store restart, Prefect server down for 30 s; with --docker-restart also a Docker
 daemon restart for local-container), one job: does it end once, ``finished``, and how
-long after recovery began (see bench/_faults.py for how "once" is counted).
+long after recovery began (see tests/support/faults/matrix.py for how "once" is counted).
 
 Starts its own PostgreSQL server (a private data dir and port, for the restarts) and
 its own Prefect server on it (stopped and started again for ``prefect-down``), and
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _faults  # noqa: E402
 
-from bench import _fault_doubles  # noqa: E402
-from bench._fault_targets import Target  # noqa: E402
+from tests.support.faults import doubles as _fault_doubles  # noqa: E402
+from tests.support.faults.targets import Target  # noqa: E402
 
 PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
 FAULTS = ("kill-9", "sigterm", "store-restart", "prefect-down")

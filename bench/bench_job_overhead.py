@@ -11,7 +11,7 @@ the agent's PYTHONPATH (``--before DIR``: e.g. ``git archive c0aa746 | tar -x -C
 Prints per variant and store: overhead (store finished_at - enqueue - the job's own
 time) p50/p99 of each round, their medians, the load average during each round, and
 where the time goes (events table and the launch-job flow run's task start times),
-the Prefect REST calls per job are not counted here (see tests/flows/fault_proxy.py).
+the Prefect REST calls per job are not counted here (see tests/support/fault_proxy.py).
 
 Usage: python bench/bench_job_overhead.py --before DIR [--after DIR] [--rounds 3] [--samples 15]
        [--stores sqlite,postgresql]

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,13 +22,16 @@ import pytest
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from launch_core.spec.models import QueueDefinition  # noqa: E402
-from launch_core.store import QueueRecord, QueueStore  # noqa: E402
-from tests.cli_fork import ForkedCLI  # noqa: E402
-from tests.support import fresh_postgres_database, require_service  # noqa: E402
+from launch_core.store import QueueStore  # noqa: E402
+from tests.support import RELAUNCH, fresh_postgres_database, require_service  # noqa: E402
+from tests.support.cli_fork import ForkedCLI  # noqa: E402
 
-# Docker, registries and moto fixtures, for every folder that tests a Docker backend.
-pytest_plugins = ["tests.docker_support"]
+# The shared fixtures (tests/support): services, doubles and stores, for every folder.
+pytest_plugins = ["tests.support.docker", "tests.support.marker_jobs",
+                  "tests.support.fixtures.prefect", "tests.support.fixtures.builders",
+                  "tests.support.fixtures.kubernetes", "tests.support.fixtures.sagemaker",
+                  "tests.support.fixtures.vertex", "tests.support.fixtures.store",
+                  "tests.support.fixtures.core"]
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +65,6 @@ def store(store_url: str) -> Iterator[QueueStore]:
     opened.dispose()
 
 
-def make_queue(store: QueueStore, name: str = "q", **fields: object) -> QueueRecord:
-    """Create a local-process queue in entity ``team`` (fields override)."""
-    data = {"entity": "team", "name": name, "resource": "local-process", **fields}
-    return store.create_queue(QueueDefinition.model_validate(data))
-
-
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment for running the console script against a private SQLite store."""
@@ -76,9 +72,6 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     env.update(RELAUNCH_DATA_DIR=str(tmp_path / "data"), RELAUNCH_ENTITY="team",
                DO_NOT_TRACK="1", HOME=str(tmp_path / "home"))
     return env
-
-
-RELAUNCH = str(Path(sys.executable).parent / "relaunch")
 
 
 @dataclass
@@ -108,7 +101,7 @@ def forked_cli() -> Iterator[ForkedCLI | None]:
 @pytest.fixture
 def relaunch(cli_env: dict[str, str], tmp_path: Path, forked_cli: ForkedCLI | None):
     """Call ``relaunch(*args)`` -> Result: the console script in a subprocess (or a
-    forked child running the same ``main``, see tests/cli_fork.py)."""
+    forked child running the same ``main``, see tests/support/cli_fork.py)."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         full_env = {**cli_env, **(env or {})}
@@ -125,7 +118,7 @@ def relaunch(cli_env: dict[str, str], tmp_path: Path, forked_cli: ForkedCLI | No
 def prefect_api(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[str]:
     """URL of the one Prefect server of this test session (stopped at the end)."""
-    from tests.prefect_server import run_prefect_server
+    from tests.support.prefect_server import run_prefect_server
 
     yield from run_prefect_server(postgres_admin_url, tmp_path_factory.mktemp("prefect-home"))
 
@@ -142,14 +135,14 @@ def prefect_api(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactor
 SERVICE_FIXTURES: dict[str, tuple[str, ...]] = {
     "postgres_admin_url": ("postgres",),
     "postgres_url": ("postgres",),  # reaches postgres_admin_url via getfixturevalue
-    "private_postgres": ("postgres",),  # tests/flows/conftest.py
+    "private_postgres": ("postgres",),  # tests/support/fixtures/prefect.py
     "prefect_api": ("prefect_server", "postgres"),
-    "docker_env": ("docker",),  # tests/docker_support.py (daemon and registries)
-    "moto_server": ("moto",),  # tests/docker_support.py
-    "gcs_emulator": ("gcs",),  # tests/builders/conftest.py (gcp-storage-emulator)
-    "kube_double": ("kubernetes", "docker"),  # tests/kubernetes/conftest.py
-    "vertex_fake": ("vertex_fake",),  # tests/vertex/conftest.py (a fake Vertex API)
-    "sagemaker_moto": ("moto",),  # tests/sagemaker/conftest.py (moto in process)
+    "docker_env": ("docker",),  # tests/support/docker.py (daemon and registries)
+    "moto_server": ("moto",),  # tests/support/docker.py
+    "gcs_emulator": ("gcs",),  # tests/support/fixtures/builders.py (gcp-storage-emulator)
+    "kube_double": ("kubernetes", "docker"),  # tests/support/fixtures/kubernetes.py
+    "vertex_fake": ("vertex_fake",),  # tests/support/fixtures/vertex.py (a fake Vertex API)
+    "sagemaker_moto": ("moto",),  # tests/support/fixtures/sagemaker.py (moto in process)
 }
 # (fixture, param) -> services, for fixtures parametrized over backends.
 SERVICE_PARAMS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -212,9 +205,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         write(f"{name}: {entry['tests']} tests {verb} ({where})")
         if entry["prefect"]:
             write(f"    incl.  {entry['prefect']} tests on the session's Prefect server, "
-                  "which runs on PostgreSQL (tests/prefect_server.py)")
+                  "which runs on PostgreSQL (tests/support/prefect_server.py)")
         write(f"    why:   {entry['why']}")
-        write(f"    start: {_START.get(name, 'see tests/support.py require_service')}")
+        write(f"    start: {_START.get(name, 'see tests/support/__init__.py require_service')}")
     if unmarked:
         write(f"{len(unmarked)} tests not marked `service` reached a missing service; add "
               "the fixture they use to SERVICE_FIXTURES in tests/conftest.py:", red=True)

@@ -10,7 +10,7 @@ reports the errors ``jsonschema`` reports, with the same attributes.
 The subset is used only when it was extracted from the schemas of the Kubernetes
 version the installed kubernetes-validate has newest (else the full schema is
 loaded); the tests check it is current and that both validators agree
-(tests/core/test_kube_schema_lite.py). Regenerate it after upgrading
+(tests/unit/backends/kubernetes/test_kube_schema_lite.py). Regenerate it after upgrading
 kubernetes-validate: ``python -m launch_core.backends.kubernetes.schema_lite``.
 """
 

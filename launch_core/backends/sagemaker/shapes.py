@@ -6,7 +6,7 @@ without loading botocore's 1 MB model of SageMaker. Maps (Environment,
 HyperParameters...) and scalars are not in the table: their keys are the user's.
 
 The tests check the table against the installed botocore
-(tests/sagemaker/test_sagemaker_shapes.py); after upgrading botocore, regenerate it:
+(tests/unit/backends/sagemaker/test_sagemaker_shapes.py); after upgrading botocore, regenerate it:
 ``python -m launch_core.backends.sagemaker.shapes``.
 """
 

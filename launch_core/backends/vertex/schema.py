@@ -6,7 +6,7 @@ field, an object where a list goes, a bad enum name, a value of the wrong type. 
 queue create or an enqueue names a typo without the 1 s import of the client.
 
 The table is checked against the installed client by the tests
-(tests/vertex/test_vertex_schema.py); after upgrading google-cloud-aiplatform,
+(tests/unit/backends/vertex/test_vertex_schema.py); after upgrading google-cloud-aiplatform,
 regenerate it: ``python -m launch_core.backends.vertex.schema``.
 """
 

@@ -1,0 +1,118 @@
+"""scripts/pg-roles.sql against a submitter who bypasses relaunch and writes SQL
+itself, the upgrade path (an admin migrates, the script runs again) and the enqueue
+wake-up (NOTIFY/LISTEN) under the roles. Real PostgreSQL server; each test has its
+own database and roles (tests/support/pg_roles.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from launch_core import api
+from launch_core.errors import PermissionDenied
+from launch_core.store import QueueStore
+from launch_core.store.engine import SCHEMA_HEAD
+from launch_core.store.items import NOTIFY_CHANNEL
+from tests.support.pg_roles import RoleSetup
+
+ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"
+
+
+@pytest.fixture
+def roles(postgres_admin_url: str) -> Iterator[RoleSetup]:
+    setup = RoleSetup(postgres_admin_url)
+    try:
+        setup.open()
+        admin = QueueStore(setup.url("admin_1"))
+        for entity in ("team-a", "team-b"):
+            api.create_queue(admin, "cpu", "local-process", entity=entity)
+        admin.dispose()
+        yield setup
+    finally:
+        setup.close()
+
+
+def queue_id(roles: RoleSetup, entity: str) -> int:
+    return int(roles.sql(None, "SELECT id FROM queues WHERE entity = %s", (entity,))[0][0])
+
+
+def submit(roles: RoleSetup, login: str, entity: str) -> int:
+    store = QueueStore(roles.url(login))
+    item = api.launch(store, "cpu", {"image": "python:3.11"}, entity=entity)
+    store.dispose()
+    return item.id
+
+
+def refused(roles: RoleSetup, statement: str, params: tuple[object, ...]) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        roles.sql("team_a_submitter", statement, params)
+
+
+def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
+    own = submit(roles, "team_a_submitter", "team-a")
+    a_queue, b_queue = queue_id(roles, "team-a"), queue_id(roles, "team-b")
+    insert = f"INSERT INTO items ({ITEM_COLUMNS}) VALUES (%s, %s, %s, 0, %s, '{{}}', %s, 0)"
+    roles.sql("team_a_submitter", insert, (a_queue, "queued", 2, "rawsql000001", 3))  # ok
+    refused(roles, insert, (b_queue, "queued", 2, "rawsql000002", 3))  # other entity
+    refused(roles, insert, (a_queue, "finished", 2, "rawsql000003", 3))  # not queued
+    refused(roles, insert, (a_queue, "queued", 0, "rawsql000004", 3))  # queue unordered
+    refused(roles, insert, (a_queue, "queued", 2, "../../../etc", 3))  # run folder
+    refused(roles, insert, (a_queue, "queued", 2, "rawsql000005", 1000))  # retries
+    refused(roles, "INSERT INTO events (item_id, from_state, to_state, actor, at) "
+                   "VALUES (%s, 'claimed', 'submitted', 'agent-x', 0)", (own,))
+    refused(roles, "UPDATE items SET spec = '{}' WHERE id = %s", (own,))
+    refused(roles, "UPDATE queues SET definition = '{}' WHERE id = %s", (a_queue,))
+    refused(roles, "DELETE FROM items WHERE id = %s", (own,))
+    refused(roles, "DELETE FROM events WHERE item_id = %s", (own,))
+    # A tarball under someone else's digest: refused, so nobody can plant code that
+    # a colleague's identical upload would then skip storing.
+    refused(roles, "INSERT INTO blobs (entity, digest, size, data, created_at) "
+                   "VALUES ('team-a', %s, 1, 'x', 0)", ("sha256:" + "0" * 64,))
+    refused(roles, "INSERT INTO relaunch_entity_roles VALUES (%s, 'team-b')",
+            (roles.role("team_a_submitter"),))
+    refused(roles, "CREATE TABLE mine (x int)", ())
+    assert roles.sql(None, "SELECT count(*) FROM items") == [(2,)]
+
+
+def test_a_temporary_table_cannot_stand_in_for_the_membership_table(roles: RoleSetup):
+    submit(roles, "team_b_submitter", "team-b")
+    with psycopg.connect(roles.url("team_a_submitter"), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE relaunch_entity_roles (role name, entity text)")
+        conn.execute("INSERT INTO pg_temp.relaunch_entity_roles VALUES (%s, '*')",
+                     (roles.role("team_a_submitter"),))
+        conn.execute("SET search_path = pg_temp, public")
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+
+
+def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
+    with psycopg.connect(roles.url("agent_1"), autocommit=True) as conn:
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        submit(roles, "team_a_submitter", "team-a")
+        got = [n.payload for n in conn.notifies(timeout=30, stop_after=1)]
+    assert got == [str(queue_id(roles, "team-a"))]
+
+
+def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
+    # The store as revision 0001 left it: no claim_token, no owner of code tarballs
+    # (so none of the script's policies that name the owner).
+    for statement in ("DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
+                      "DROP POLICY submitter_enqueue ON items",
+                      "ALTER TABLE blobs DROP CONSTRAINT blobs_pkey, DROP COLUMN entity, "
+                      "ADD PRIMARY KEY (digest)",
+                      "ALTER TABLE items DROP COLUMN claim_token",
+                      "UPDATE alembic_version SET version_num = '0001'"):
+        roles.sql(None, statement)
+    with pytest.raises(PermissionDenied,
+                       match=f"needs migrations to {SCHEMA_HEAD}.*as an admin"):
+        QueueStore(roles.url("team_a_submitter"))
+    QueueStore(roles.url("admin_1")).dispose()  # a relaunch_admin member migrates
+    agent = QueueStore(roles.url("agent_1"))
+    with pytest.raises(PermissionDenied):  # the new column has no grant yet
+        agent.claim("agent-1", [queue_id(roles, "team-a")])
+    roles.apply_script()
+    job = submit(roles, "team_a_submitter", "team-a")
+    assert [i.id for i in agent.claim("agent-1", [queue_id(roles, "team-a")])] == [job]
+    agent.dispose()

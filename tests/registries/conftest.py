@@ -1,3 +1,0 @@
-"""The registry tests run agents against the session's Prefect server."""
-
-from tests.flows.conftest import api, cli_env  # noqa: F401  (agents here use Prefect)
