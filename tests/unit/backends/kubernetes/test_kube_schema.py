@@ -103,7 +103,7 @@ def test_a_custom_resource_checks_its_metadata_and_job_templates() -> None:
 
 def test_without_kubernetes_validate_the_module_imports_and_skips_the_check() -> None:
     code = ("import sys; sys.modules['kubernetes_validate'] = None\n"
-            "from launch_core.resources import kube_guardrails as g\n"
+            "from launch_core.backends.kubernetes import guardrails as g\n"
             "g.validate_schema({'kind': 'Job', 'apiVersion': 'batch/v1', 'spek': 1})\n"
             "print('skipped')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
