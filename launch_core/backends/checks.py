@@ -10,6 +10,7 @@ from typing import Any
 from launch_core.backends.resource import Resource, get_resource
 from launch_core.errors import InvalidInput, MissingExtra, TemplateError
 from launch_core.spec.env_option import env_option
+from launch_core.spec.guardrails import Guard, at_paths, check_guardrails
 from launch_core.spec.models import QueueDefinition, TemplateVariable, coerce_value
 from launch_core.spec.templating import render_template
 
@@ -30,13 +31,21 @@ def check_queue_config(queue: QueueDefinition) -> None:
     check_job_config(queue, render_template(queue.config, values), resource)
 
 
+# The queue's ``builder`` section, whatever the resource: where a built image is pushed
+# (with the agent's registry credentials) is the admin's.
+_BUILDER_GUARDS = {"builder.destination": Guard("where the job's image is pushed")}
+_find_builder_guarded = at_paths({("builder", "destination"): "builder.destination"})
+
+
 def check_job_config(queue: QueueDefinition, config: dict[str, Any],
                      resource: Resource | None = None,
                      reference: dict[str, Any] | None = None) -> None:
     """Raise InvalidInput when a job's rendered ``config`` is refused by the queue's
     resource (its options, its guardrails against ``reference``: the queue's config
-    rendered with the job's values, before its resource args). The ``builder``
-    section is the agent's."""
+    rendered with the job's values, before its resource args) or sets the ``builder``
+    section's admin-only fields."""
+    check_guardrails(_BUILDER_GUARDS, _find_builder_guarded, config,
+                     reference=config if reference is None else reference, raw=queue.config)
     resource = resource or _resource(queue.resource)
     if resource is not None:
         options = _without_builder(config)

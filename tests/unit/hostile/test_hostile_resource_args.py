@@ -47,6 +47,12 @@ HOSTILE = [
     ("vertex", {"run": {"network": "projects/1/global/networks/prod"}}, "run.network"),
     ("vertex", {"spec": {**VERTEX["spec"], "persistent_resource_id": "team-a-pool"}},
      "spec.persistent_resource_id"),
+    # The builder section, whatever the resource: the agent pushes with its own registry
+    # credentials, so a job must not point the push at another registry.
+    ("local-container", {"builder": {"destination": "registry.evil.example/loot"}},
+     "builder.destination"),
+    ("sagemaker", {"builder": {"destination": "registry.evil.example/loot"}},
+     "builder.destination"),
 ]
 
 # Resource args that only narrow: they still pass.
@@ -56,6 +62,7 @@ BENIGN = [
     ("sagemaker", {"EnableNetworkIsolation": True, "Environment": {"A": "1"}}),
     ("sagemaker", {"HyperParameters": {"lr": "0.1"}}),
     ("vertex", {"run": {"timeout": 60}}),
+    ("local-container", {"builder": {"base_image": "python:3.12-slim"}}),
 ]
 
 
