@@ -34,9 +34,8 @@ from typing import Any
 
 from launch_core.backends.kubernetes import schema_lite as kube_schema_lite
 from launch_core.errors import InvalidInput
+from launch_core.spec.guardrails import JsonPath, format_path
 
-JsonPath = tuple[str | int, ...]
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _WRAPPER_NAME = {"name": "relaunch-check"}
 
 
@@ -58,20 +57,6 @@ def validate_schema(manifest: dict[str, Any], *, partial: bool = False) -> None:
         raise InvalidInput(f"kind: {api_version} has no kind {kind!r}")
     else:
         _validate_embedded(manifest, what, partial)
-
-
-def format_path(path: JsonPath) -> str:
-    """``spec.containers[0].name``; keys that are no plain names (annotations) as
-    ``["container.apparmor.security.beta.kubernetes.io/main"]``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _NAME.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f'["{part}"]'
-    return text or "(manifest)"
 
 
 def _kind(manifest: dict[str, Any]) -> tuple[str, str]:
