@@ -68,3 +68,22 @@ def test_a_named_path_or_module_exists(doc: str, name: str) -> None:
 def test_an_old_location_is_caught(name: str) -> None:
     with pytest.raises((AssertionError, pytest.fail.Exception)):
         test_a_named_path_or_module_exists("example", name)
+
+
+def _markdown_files() -> set[str]:
+    found = {p.name for p in ROOT.glob("*.md")}
+    for top in TOP:
+        found |= {p.name for p in (ROOT / top).rglob("*.md")}
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=rel)
+def test_the_docs_cite_no_document_outside_the_repository(doc: Path) -> None:
+    # Code blocks and prose alike: a design note or README that is not in the
+    # repository (say, a DESIGN.md) is no reference a reader can follow.
+    known = _markdown_files()
+    cited = set(re.findall(r"(?<![\w/.-])([\w./-]+\.md)\b", doc.read_text()))
+    missing = sorted(name for name in cited
+                     if not ((doc.parent / name).exists() or (ROOT / name).exists()
+                             or ("/" not in name and name in known)))
+    assert not missing, f"{rel(doc)} cites {missing}, which the repository does not hold"
