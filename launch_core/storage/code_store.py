@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.errors import CodeTooLarge, InvalidInput
-from launch_core.storage.context_stores import file_digest, open_store, parse_store_uri
+from launch_core.storage.context_stores import file_digest, open_object_store, parse_store_uri
 from launch_core.store.blobs import checked_for_packing, files_to_pack  # the packing rules
 
 CODE_STORE_ENV = "RELAUNCH_CODE_STORE"
@@ -69,7 +69,7 @@ def pack_to_file(directory: Path, out: Path, max_bytes: int = MAX_STORED_CODE_BY
 def store_code(directory: Path, store_uri: str, *, upload: bool = True) -> str:
     """Pack ``directory`` and stream it to the code store (``upload=False``: only say
     where it would go, for a dry run); return the object's URI, the job's ``code``."""
-    store = open_store(store_uri, field=CODE_STORE_ENV)
+    store = open_object_store(store_uri, field=CODE_STORE_ENV)
     owner = secrets.token_hex(8)
     with tempfile.TemporaryDirectory(prefix="relaunch-code-") as folder:
         path = Path(folder) / "code.tar.gz"
@@ -88,7 +88,7 @@ def read_code(uri: str, max_bytes: int = MAX_STORED_CODE_BYTES,
     if match is None:
         raise InvalidInput(f"code: {uri!r} is not a code store object")
     _check_inside(uri, environ)
-    store = open_store(uri.rsplit("/", 1)[0], field="code")
+    store = open_object_store(uri.rsplit("/", 1)[0], field="code")
     with tempfile.TemporaryDirectory(prefix="relaunch-code-") as folder:
         path = Path(folder) / "code.tar.gz"
         with path.open("wb") as out:
@@ -104,7 +104,7 @@ def delete_code(uri: str, environ: Mapping[str, str] | None = None) -> None:
     """Remove the object at ``uri`` (inside this agent's code store; already gone:
     nothing to do)."""
     _check_inside(uri, environ)
-    open_store(uri.rsplit("/", 1)[0], field="code").delete(uri)
+    open_object_store(uri.rsplit("/", 1)[0], field="code").delete(uri)
 
 
 def drop_item_code(store: Any, item_id: int, log: Callable[[str], None]) -> None:

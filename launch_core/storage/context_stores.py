@@ -242,9 +242,10 @@ def s3_endpoint() -> str | None:
     return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
-def open_store(uri: str | StoreLocation, credentials: Any = None,
-               field: str = "build-context-store") -> ContextStore:
-    """The store for ``uri`` (s3:// or gs://). Raises InvalidInput naming ``field``."""
+def open_object_store(uri: str | StoreLocation, credentials: Any = None,
+                      field: str = "build-context-store") -> ContextStore:
+    """The object store (a build-context or code store, not the queue store) for
+    ``uri`` (s3:// or gs://). Raises InvalidInput naming ``field``."""
     location = uri if isinstance(uri, StoreLocation) else parse_store_uri(uri, field)
     store: type[ContextStore] = S3Store if location.scheme == "s3" else GcsStore
     return store(location, credentials)

@@ -52,7 +52,7 @@ from launch_core.storage.context_stores import (
     ContextStore,
     S3Store,
     StoreError,
-    open_store,
+    open_object_store,
     s3_endpoint,
 )
 from launch_core.store.blobs import pack_directory
@@ -93,8 +93,8 @@ class KanikoBuilder(DockerBuilder):
     def _run_build(self, request: BuildRequest, dockerfile: str, image: str) -> None:
         assert request.context is not None
         settings = self._settings(request)
-        store = open_store(settings.build_context_store,
-                           store_credentials(request.registry, settings.build_context_store))
+        store = open_object_store(settings.build_context_store,
+                                  store_credentials(request.registry, settings.build_context_store))
         with tempfile.TemporaryDirectory(prefix="relaunch-kaniko-") as folder:
             tarball = Path(folder) / "context.tar.gz"
             pack_context(request.context, dockerfile, tarball)

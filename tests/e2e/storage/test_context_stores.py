@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from launch_core.errors import InvalidInput
-from launch_core.storage.context_stores import StoreError, open_store, parse_store_uri
+from launch_core.storage.context_stores import StoreError, open_object_store, parse_store_uri
 
 SIZE = 9 * 1024 * 1024 + 17  # past boto3's multipart and GCS's multipart thresholds
 
@@ -54,7 +54,7 @@ def test_gcs_upload_is_content_addressed_downloads_identical_and_deletes(
 
 def _round_trip(scheme: str, bucket: str, keys: Callable[[str], list[str]],
                 tmp_path: Path) -> None:
-    store = open_store(f"{scheme}://{bucket}/builds/ctx/")
+    store = open_object_store(f"{scheme}://{bucket}/builds/ctx/")
     tarball = _tarball(tmp_path)
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
 
@@ -80,7 +80,7 @@ def _round_trip(scheme: str, bucket: str, keys: Callable[[str], list[str]],
 
 
 def test_s3_store_error_is_one_line_without_credentials(s3_bucket, tmp_path):
-    store = open_store(f"s3://{s3_bucket}-missing/ctx")
+    store = open_object_store(f"s3://{s3_bucket}-missing/ctx")
     with pytest.raises(StoreError) as caught:
         store.upload(_tarball(tmp_path))
     message = str(caught.value)
@@ -90,7 +90,7 @@ def test_s3_store_error_is_one_line_without_credentials(s3_bucket, tmp_path):
 
 
 def test_gcs_store_error_names_the_object(gcs_bucket, tmp_path):
-    store = open_store(f"gs://{gcs_bucket}-missing")
+    store = open_object_store(f"gs://{gcs_bucket}-missing")
     with pytest.raises(StoreError, match=rf"^store: upload gs://{gcs_bucket}-missing/sha256-"):
         store.upload(_tarball(tmp_path))
 
@@ -115,4 +115,4 @@ def test_store_uri_parts():
     assert str(location) == "gs://my-bucket/a/b"
     assert str(parse_store_uri("s3://my-bucket")) == "s3://my-bucket"
     with pytest.raises(InvalidInput, match="is not in the store"):
-        open_store("s3://my-bucket/a").delete("s3://other-bucket/a/x.tar.gz")
+        open_object_store("s3://my-bucket/a").delete("s3://other-bucket/a/x.tar.gz")
