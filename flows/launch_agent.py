@@ -10,7 +10,7 @@ from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
 from flows.launch_job import run_launch_job
-from flows.runtime import register_config, stop_signal_for, store_for
+from flows.runtime import agent_config_for, register_config, stop_signal_for, store_for
 from launch_core.agent.agent import Agent
 from launch_core.agent.guard import AgentGuard
 from launch_core.api import default_entity
@@ -43,18 +43,23 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
                        stop_key: str | None = None) -> int:
     """Poll ``queues`` and launch their jobs until stopped; returns jobs claimed.
 
-    The config comes from ``config_block`` (an AgentConfigBlock name) or from
-    ``config_path`` / RELAUNCH_CONFIG / the default file, then env, then these
-    parameters. ``stop_key`` names a stop signal registered in this process (the
-    CLI's, which handles the signals). Without it (a deployment run by a Prefect
+    The config comes from ``config_block`` (an AgentConfigBlock name), else the one
+    the CLI loaded and registered under ``stop_key``, else from ``config_path`` /
+    RELAUNCH_CONFIG / the default file, then env, then these parameters.
+    ``stop_key`` names a stop signal registered in this process (the CLI's, which
+    handles the signals). Without it (a deployment run by a Prefect
     worker) a SIGTERM (a cancel, or sent to the process) stops the agent as the CLI's
     does and then goes on to Prefect's engine, and a guard process sweeps the agent's
     jobs at once if its process is killed. Raises ConfigError for a bad config or no
     queue, AgentFailed when a side task of the agent died.
     """
-    data = await _block_data(config_block) if config_block else None
-    config, warnings = load_agent_config(config_path, data=data, flags={
-        "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity})
+    loaded = None if config_block else agent_config_for(stop_key)
+    if loaded is not None:  # the CLI's, loaded once with its flags
+        config, warnings = loaded
+    else:
+        data = await _block_data(config_block) if config_block else None
+        config, warnings = load_agent_config(config_path, data=data, flags={
+            "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity})
     mask_log_handlers()  # secret values masked in every log record from here on
     logger = get_run_logger()
     for warning in [*warnings, *_temporary_server_warning(config.max_jobs)]:

@@ -37,6 +37,20 @@ def config_for(actor: str, fallback: dict[str, Any] | None) -> AgentConfig:
 # Stop signals by key: the CLI registers one and names it in the agent flow's
 # parameters (a flow parameter must be plain data).
 _STOPS: dict[str, StopSignal] = {}
+# Agent configs the CLI loaded (with their warnings), by the same key: the agent flow
+# takes its config from here rather than loading it again.
+_AGENT_CONFIGS: dict[str, tuple[AgentConfig, list[str]]] = {}
+
+
+def register_agent_config(key: str, config: AgentConfig, warnings: list[str]) -> None:
+    """Make ``config`` (loaded and validated by the CLI) the config of the agent flow
+    started with ``stop_key=key``; its ``warnings`` are logged by that flow."""
+    _AGENT_CONFIGS[key] = (config, list(warnings))
+
+
+def agent_config_for(key: str | None) -> tuple[AgentConfig, list[str]] | None:
+    """The agent config (and warnings) registered under ``key``, if any."""
+    return _AGENT_CONFIGS.get(key) if key else None
 
 
 def register_stop(key: str, stop: StopSignal) -> None:

@@ -41,8 +41,11 @@ def launch_agent(
     from launch_core.spec.agent_config import load_agent_config
 
     # Validate the config before Prefect starts, so bad input is a quick exit 2.
-    loaded, _ = load_agent_config(config, flags={"queues": queues, "max_jobs": max_jobs,
-                                                 "entity": entity})
+    # Loaded once: the agent flow takes this config (registered below), unless it
+    # reads a config block.
+    loaded, warnings = load_agent_config(config, flags={"queues": queues,
+                                                        "max_jobs": max_jobs,
+                                                        "entity": entity})
     log_handler = open_log_file(log_file)
     if config_block:
         typer.echo(f"launch config: Prefect block {config_block}")
@@ -56,12 +59,14 @@ def launch_agent(
     if log_handler is not None:
         for name in LOGGERS:
             logging.getLogger(name).addHandler(log_handler)
-    from flows.runtime import register_stop
+    from flows.runtime import register_agent_config, register_stop
     from launch_core.agent.agent import StopSignal
 
     outcome: dict[str, Any] = {}
     stop, stop_key = StopSignal(), f"cli-{os.getpid()}"
     register_stop(stop_key, stop)
+    if not config_block:
+        register_agent_config(stop_key, loaded, warnings)
 
     # The queues and entity as loaded (file, env, flags) name the agent's flow run;
     # a config block is read by the flow itself.
