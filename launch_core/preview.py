@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.api import PreparedLaunch
-from launch_core.backends.resource import PREVIEW_IMAGE, JobContext, get_resource
+from launch_core.backends.resource import PREVIEW_IMAGE, get_resource
 from launch_core.errors import MissingExtra
-from launch_core.pipeline.workspace import job_env
-from launch_core.spec.macros import job_macros
+from launch_core.pipeline.run_context import job_context, run_macros
 from launch_core.spec.resolve import resolve_resource_config
 from launch_core.store import QueueItem
 from launch_core.store.items import new_run_id
-
-# The image a dry run shows for a source the agent builds (a git uri or code).
 
 
 def preview_request(prepared: PreparedLaunch) -> dict[str, Any] | None:
@@ -32,19 +29,13 @@ def preview_request(prepared: PreparedLaunch) -> dict[str, Any] | None:
     except MissingExtra:
         return None
     run_id = new_run_id()
-    macros = job_macros(spec, run_id=run_id, item_id=0, queue_name=queue.name,
-                        entity_name=queue.entity, image_uri=spec.image or PREVIEW_IMAGE)
+    item = _example_item(queue.id, run_id, spec)
+    macros = run_macros(item, queue, spec.image or PREVIEW_IMAGE)
     config = resolve_resource_config(queue.definition, spec, macros, env=dict(os.environ))
     config.pop("builder", None)
     image = spec.image or (PREVIEW_IMAGE if resource.needs_image else None)
-    item = _example_item(queue.id, run_id, spec)
-    env = job_env(item, queue.name, queue.entity, resource.parse_options(config).model_dump(),
-                  image, agent_basics=not resource.needs_image,
-                  value_limit=resource.env_value_limit)
-    job = JobContext(run_id=run_id, item_id=0, entry_point=spec.entry_point,
-                     args=list(spec.args), env=env, config=config, run_dir=Path("."),
-                     workdir=None, image=image, queue=queue.name, entity=queue.entity,
-                     agent="<agent>")
+    job = job_context(item, queue, resource, config, image=image, workdir=None,
+                      run_dir=Path("."), agent="<agent>")
     return resource.request(job)
 
 

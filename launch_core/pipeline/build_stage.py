@@ -31,8 +31,7 @@ class ImageBuild(RunWatch):
         """Fetch the code, then build (or pass through) the job's image; the item goes
         to ``building``."""
         item, resource = launch.item, launch.resource
-        await self._write(self.store.transition, item.id, BUILDING, actor=self.actor,
-                          claim=launch.claim)
+        await self.writer.transition(item.id, BUILDING, launch.claim)
         registry = await self._registry(resolved)
         workdir = None  # code to build, or the directory a local process runs in
         if item.spec.image is None or not resource.needs_image:

@@ -25,11 +25,12 @@ from launch_core.errors import (
 )
 from launch_core.masking import mask
 from launch_core.pipeline.build_stage import ImageBuild
+from launch_core.pipeline.item_writer import ItemWriter
 from launch_core.pipeline.records import Built, Launch, Resolved
+from launch_core.pipeline.run_context import job_context, run_macros
 from launch_core.pipeline.watch import RunWatch
-from launch_core.pipeline.workspace import job_env, run_dir
+from launch_core.pipeline.workspace import run_dir
 from launch_core.spec.agent_config import AgentConfig
-from launch_core.spec.macros import job_macros
 from launch_core.spec.resolve import resolve_both
 from launch_core.store import Claim, QueueStore
 from launch_core.store.states import (
@@ -83,6 +84,7 @@ class JobPipeline(ImageBuild, RunWatch):
                  load_credentials: CredentialsLoader | None = None) -> None:
         self.store, self.config, self.actor, self.log = store, config, actor, log
         self.load_credentials = load_credentials
+        self.writer = ItemWriter(store, actor, log)  # every stage's fenced, retried writes
 
     async def run(self, item_id: int, *, claim_token: int | None = None, resume: bool = False,
                   step: Step = direct_step,
@@ -115,8 +117,8 @@ class JobPipeline(ImageBuild, RunWatch):
                 return await self._end(await step(stage, self.watch, launch, launch.item.handle),
                                        item_id)
             if launch.item.cancel_requested:
-                await self._write(self.store.transition, item_id, CANCELLED, actor=self.actor,
-                                  claim=launch.claim, message="cancelled before submission")
+                await self.writer.transition(item_id, CANCELLED, launch.claim,
+                                             message="cancelled before submission")
                 return CANCELLED
             resolved, image = None, None
             built: Built | None = None
@@ -173,8 +175,7 @@ class JobPipeline(ImageBuild, RunWatch):
         item, queue, spec = launch.item, launch.queue, launch.item.spec
         if self.config.secure_mode and spec.image and spec.entry_point:
             raise InvalidInput("secure_mode: entry point overrides of images are not allowed")
-        macros = job_macros(spec, run_id=item.run_id, item_id=item.id, queue_name=queue.name,
-                            entity_name=queue.entity, image_uri=spec.image)
+        macros = run_macros(item, queue, spec.image)
         resolved, reference = resolve_both(queue.definition, spec, macros,
                                            env=dict(os.environ))
         builder = resolved.pop("builder", None) or {}
@@ -198,30 +199,21 @@ class JobPipeline(ImageBuild, RunWatch):
             await self._still_holding(launch)  # a stale agent starts nothing
             handle = await asyncio.to_thread(resource.submit, job)
         handle = {"resource": resource.name, **handle}
-        await self._write(self.store.transition, item.id, SUBMITTED, actor=self.actor,
-                          claim=launch.claim, handle=handle, message=message)
-        await self._write(self.store.transition, item.id, RUNNING, actor=self.actor,
-                          claim=launch.claim)
+        await self.writer.transition(item.id, SUBMITTED, launch.claim, handle=handle,
+                                     message=message)
+        await self.writer.transition(item.id, RUNNING, launch.claim)
         return handle
 
     def _job_context(self, launch: Launch, resolved: Resolved, built: Built) -> JobContext:
-        item, queue, resource = launch.item, launch.queue, launch.resource
+        item, resource = launch.item, launch.resource
         pull_auth = None
         if built.image and resource.needs_image and built.registry.pushes:
             auth = built.registry.auth()
             pull_auth = auth.docker_auth_config() if auth else None
-        return JobContext(
-            run_id=item.run_id, item_id=item.id,
-            # What the submitter gave always runs, built image or not.
-            entry_point=item.spec.entry_point, args=list(item.spec.args),
-            # the config as the resource reads it (W&B's ``e``/``-e`` forms: ``env``)
-            env=job_env(item, queue.name, queue.entity,
-                        resource.parse_options(resolved.config).model_dump(), built.image,
-                        agent_basics=not resource.needs_image, wandb=self.config.wandb_env,
-                        value_limit=resource.env_value_limit),
-            config=resolved.config, run_dir=run_dir(item.run_id), workdir=built.workdir,
-            image=built.image, pull_auth=pull_auth, resume_count=item.resume_count,
-            queue=queue.name, entity=queue.entity, agent=self.actor)
+        return job_context(item, launch.queue, resource, resolved.config, image=built.image,
+                           workdir=built.workdir, run_dir=run_dir(item.run_id),
+                           agent=self.actor, pull_auth=pull_auth,
+                           wandb=self.config.wandb_env)
 
     async def _still_holding(self, launch: Launch) -> None:
         """Renew the item's lease; raise LostClaim if the agent no longer holds it."""

@@ -1,5 +1,5 @@
-"""Watching a run and writing to its item: the pipeline's last stage and the store
-writes every stage makes (fenced by the claim, retried while the store is down)."""
+"""Watching a run until it ends and recording its end: the pipeline's last stage
+(its writes go through the pipeline's ItemWriter, see item_writer.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from launch_core.backends.resource import RunStatus
 from launch_core.errors import LostClaim
+from launch_core.pipeline.item_writer import ItemWriter
 from launch_core.pipeline.records import Launch
 from launch_core.pipeline.workspace import run_dir
 from launch_core.private_files import seal_files
@@ -21,7 +22,6 @@ CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, ho
 # Prefix of the events recording what a resource says of a run still going (a pending
 # reason...): `relaunch job status` shows the latest one.
 RESOURCE_NOTE = "resource: "
-STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
 
 
 class RunWatch:
@@ -31,6 +31,7 @@ class RunWatch:
     config: AgentConfig
     actor: str
     log: Callable[[str], None]
+    writer: ItemWriter
 
     async def watch(self, launch: Launch, handle: dict[str, Any]) -> RunStatus:
         """Watch the run, pass its output to the log, record its end. A cancel
@@ -55,9 +56,8 @@ class RunWatch:
                 if await self._cancel_requested(launch):
                     await asyncio.to_thread(resource.cancel, handle,
                                             self.config.stopped_run_timeout)
-                    await self._write(self.store.transition, item.id, CANCELLED,
-                                      actor=self.actor, claim=launch.claim,
-                                      message="cancelled on request")
+                    await self.writer.transition(item.id, CANCELLED, launch.claim,
+                                                 message="cancelled on request")
                     await asyncio.to_thread(resource.cleanup, handle)
                     await asyncio.to_thread(seal_files, run_dir(item.run_id))
                     self.log(f"job {item.id} cancelled on request")
@@ -86,29 +86,13 @@ class RunWatch:
     async def _record_end(self, launch: Launch, status: RunStatus) -> None:
         item_id, claim = launch.item.id, launch.claim
         if status.state == "preempted":
-            await self._write(self.store.preempt, item_id, actor=self.actor, claim=claim,
-                              reason=status.message or "preempted")
+            await self.writer.preempt(item_id, claim, status.message or "preempted")
         elif status.state == FINISHED:
-            await self._write(self.store.transition, item_id, FINISHED, actor=self.actor,
-                              claim=claim, exit_code=status.exit_code)
+            await self.writer.transition(item_id, FINISHED, claim, exit_code=status.exit_code)
         else:
-            await self._write(self.store.transition, item_id, FAILED, actor=self.actor,
-                              claim=claim, exit_code=status.exit_code, stage="run",
-                              reason=status.message, message=f"run: {status.message}")
-
-    async def _write(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """A store write, retried while the store is unreachable (a restarting
-        database must not turn a finished job into a lost one)."""
-        from sqlalchemy.exc import DBAPIError
-
-        for delay in STORE_RETRY_DELAYS:
-            try:
-                return await asyncio.to_thread(write, *args, **kwargs)
-            except DBAPIError as exc:
-                self.log(f"store unreachable ({type(exc).__name__}); retrying in {delay}s")
-                await asyncio.sleep(delay)
-        return await asyncio.to_thread(write, *args, **kwargs)
+            await self.writer.transition(item_id, FAILED, claim, exit_code=status.exit_code,
+                                         stage="run", reason=status.message,
+                                         message=f"run: {status.message}")
 
     async def _note(self, launch: Launch, message: str) -> None:
-        await self._write(self.store.note, launch.item.id, message, actor=self.actor,
-                          claim=launch.claim)
+        await self.writer.note(launch.item.id, message, launch.claim)
