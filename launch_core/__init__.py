@@ -11,6 +11,7 @@ from typing import Any
 
 _EXPORTS = {
     "LaunchError": "launch_core.errors",
+    "LaunchRequest": "launch_core.spec.launch_request",
     "LaunchSpec": "launch_core.spec.models",
     "QueueDefinition": "launch_core.spec.models",
     "TemplateVariable": "launch_core.spec.models",
@@ -21,9 +22,11 @@ _EXPORTS = {
     "check_launch": "launch_core.api",
     "create_queue": "launch_core.api",
     "default_entity": "launch_core.api",
+    "enqueue": "launch_core.api",
     "launch": "launch_core.api",
     "open_store": "launch_core.api",
     "prepare_launch": "launch_core.api",
+    "prepare_request": "launch_core.api",
     "update_queue": "launch_core.api",
 }
 __all__ = sorted(_EXPORTS)

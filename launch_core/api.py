@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,11 @@ from launch_core.errors import CodeTooLarge, InvalidInput
 from launch_core.pipeline.workspace import check_job_uri
 from launch_core.spec.agent_config import env_setting
 from launch_core.spec.inputs import parse_model
+from launch_core.spec.launch_request import LaunchRequest
 from launch_core.spec.launch_spec import resource_args_for
 from launch_core.spec.macros import enqueue_macros, fill_macros
 from launch_core.spec.models import LaunchSpec, QueueDefinition
-from launch_core.spec.resolve import resolve_both
+from launch_core.spec.resolve import check_resource_args_allowed, resolve_both
 from launch_core.spec.templating import check_filled_values, resolve_values
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.blobs import DEFAULT_MAX_CODE_BYTES, blob_digest, pack_directory
@@ -64,14 +65,21 @@ def check_launch(queue: QueueDefinition, spec: LaunchSpec) -> dict[str, Any]:
     config returned (the agent fills them). Raises InvalidInput / TemplateError naming
     the variable or flag.
     """
+    return _check_launch(queue, spec)[0]
+
+
+def _check_launch(queue: QueueDefinition, spec: LaunchSpec
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``check_launch``'s config, and the typed template values it resolved once."""
     if spec.priority != "medium" and not queue.prioritization:
         raise InvalidInput(f"-P/--priority: queue {queue.name!r} has no prioritization; "
                            "only the default priority (medium) is allowed")
-    config, reference = resolve_both(queue, spec)
+    check_resource_args_allowed(queue, spec)  # refused before the values, as always
     values = resolve_values(queue.template_variables, spec.template_values)
+    config, reference = resolve_both(queue, spec, values=values)
     check_filled_values(queue.template_variables, fill_macros(values, enqueue_macros(queue, spec)))
     check_job_config(queue, config, reference=reference)
-    return config
+    return config, values
 
 
 def _checked(check: Any, definition: QueueDefinition, source: str) -> None:
@@ -91,40 +99,45 @@ class PreparedLaunch:
     code_blob: bytes | None
 
 
-def prepare_launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
+def prepare_launch(store: QueueStore, queue_name: str, fields: Mapping[str, Any], *,
                    entity: str | None = None, code_dir: Path | None = None,
                    max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
                    upload: bool = False,
                    git_schemes: Sequence[str] | None = None) -> PreparedLaunch:
+    """``prepare_request`` for a LaunchRequest of ``fields``, ``entity``, ``code_dir``."""
+    return prepare_request(store, queue_name, LaunchRequest(fields, entity, code_dir),
+                           max_code_bytes=max_code_bytes, upload=upload,
+                           git_schemes=git_schemes)
+
+
+def prepare_request(store: QueueStore, queue_name: str, request: LaunchRequest, *,
+                    max_code_bytes: int = DEFAULT_MAX_CODE_BYTES, upload: bool = False,
+                    git_schemes: Sequence[str] | None = None) -> PreparedLaunch:
     """Validate a launch request against its queue without writing anything.
 
-    ``fields`` are LaunchSpec fields (None values ignored), with ``resource_args``
-    keyed by resource as in W&B (``{"local-process": {...}}``) and an optional
-    ``resource`` that must be the queue's. ``code_dir`` is packed into a
-    content-addressed tarball; past ``max_code_bytes``, into the code store
-    RELAUNCH_CODE_STORE names (sent there only with ``upload``, see code_store.py).
-    A git ``uri`` is checked as the agent checks it, with ``git_schemes`` as its
-    ``allow_git_schemes`` (default: the launch config's on this host), and must hold
-    no credentials.
+    The request's ``code_dir`` is packed into a content-addressed tarball; past
+    ``max_code_bytes``, into the code store RELAUNCH_CODE_STORE names (sent there only
+    with ``upload``, see code_store.py). A git ``uri`` is checked as the agent checks
+    it, with ``git_schemes`` as its ``allow_git_schemes`` (default: the launch config's
+    on this host), and must hold no credentials.
     A ``code`` digest given without ``code_dir`` must name a tarball the queue's
     entity uploaded. Raises NotFound, InvalidInput, TemplateError.
     """
-    fields = {k: v for k, v in fields.items() if v is not None}
+    fields = request.given()
     project = env_setting("project")  # RELAUNCH_PROJECT, else WANDB_PROJECT
     if project and not fields.get("project"):
         fields["project"] = project[1]
-    queue = store.get_queue(entity or default_entity(), queue_name)
+    queue = store.get_queue(request.entity or default_entity(), queue_name)
     fields = _for_queue(fields, queue.definition)
     blob = None
-    if code_dir is not None:
-        blob, fields["code"] = _pack_code(code_dir, max_code_bytes, upload)
+    if request.code_dir is not None:
+        blob, fields["code"] = _pack_code(request.code_dir, max_code_bytes, upload)
     spec = parse_model(LaunchSpec, fields, "launch")
     if spec.uri is not None:  # refused now, as the agent would refuse it
         check_job_uri(spec.uri, _git_schemes() if git_schemes is None else list(git_schemes))
     if blob is None:  # a digest given as is: it must be code this entity uploaded
         store.check_code_owner(queue.entity, spec.code)
-    config = check_launch(queue.definition, spec)
-    typed = resolve_values(queue.definition.template_variables, spec.template_values)
+    config, typed = _check_launch(queue.definition, spec)
     # Store the values the submitter gave, typed; defaults apply at dequeue time.
     given = {name: typed[name] for name in spec.template_values}
     spec = spec.model_copy(update={"template_values": given})
@@ -170,17 +183,25 @@ def _for_queue(fields: dict[str, Any], queue: QueueDefinition) -> dict[str, Any]
     return fields
 
 
-def launch(store: QueueStore, queue_name: str, fields: dict[str, Any], *,
+def launch(store: QueueStore, queue_name: str, fields: Mapping[str, Any], *,
            entity: str | None = None, code_dir: Path | None = None,
            max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
     """Validate and enqueue a job (see ``prepare_launch``); one transaction."""
-    prepared = prepare_launch(store, queue_name, fields, entity=entity, code_dir=code_dir,
-                              max_code_bytes=max_code_bytes, upload=True)
+    return enqueue(store, queue_name, LaunchRequest(fields, entity, code_dir),
+                   max_code_bytes=max_code_bytes)
+
+
+def enqueue(store: QueueStore, queue_name: str, request: LaunchRequest, *,
+            max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
+    """Validate and enqueue a launch request (see ``prepare_request``); one
+    transaction."""
+    prepared = prepare_request(store, queue_name, request, max_code_bytes=max_code_bytes,
+                               upload=True)
     try:
         return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob)
     except BaseException:
         from launch_core.storage.code_store import delete_code, is_stored_code
 
-        if code_dir is not None and is_stored_code(prepared.spec.code):
+        if request.code_dir is not None and is_stored_code(prepared.spec.code):
             delete_code(str(prepared.spec.code))  # nothing half-written
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,9 +15,9 @@ from launch_core import api
 from launch_core.backends.table import load_class
 from launch_core.errors import Conflict, InvalidInput, LaunchError, NotFound
 from launch_core.private_files import open_private, private_dir
+from launch_core.spec.launch_request import LaunchRequest
 from launch_core.store import QueueItem, QueueStore
 from launch_core.store.engine import private_data_dir
-from relaunch_cli.launch_request import LaunchRequest
 
 DEFAULT_RESOURCE = "local-process"
 
@@ -81,8 +82,9 @@ def _enqueue(store: QueueStore, request: LaunchRequest) -> tuple[QueueItem, str]
             api.create_queue(store, queue, resource, entity=entity,
                              description=f"jobs run directly on {resource} by `relaunch "
                                          "launch` without -q")
-    fields = {**request.fields, "resource": resource}
-    return api.launch(store, queue, fields, entity=entity, code_dir=request.code_dir), queue
+    request = dataclasses.replace(request, fields={**request.fields, "resource": resource},
+                                  entity=entity)
+    return api.enqueue(store, queue, request), queue
 
 
 def _entity(request: LaunchRequest) -> str:

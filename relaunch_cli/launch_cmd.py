@@ -11,6 +11,7 @@ import typer
 
 from launch_core import api
 from launch_core.errors import InvalidInput
+from launch_core.spec.launch_request import LaunchRequest
 from launch_core.store import QueueStore
 from relaunch_cli.common import (
     EntityOption,
@@ -19,7 +20,7 @@ from relaunch_cli.common import (
     parse_assignments,
     split_command,
 )
-from relaunch_cli.launch_request import LaunchRequest, build_request
+from relaunch_cli.launch_request import build_request
 from relaunch_cli.output import item_json, print_json, spec_json
 
 JOBS_UNSUPPORTED = ("-j/--job: W&B job artifacts are not supported (relaunch keeps no "
@@ -63,7 +64,9 @@ def launch(
                                         "to run here (local-process, local-container)."),
     run_async: bool = typer.Option(False, "--async", help="Without -q: return once the "
                                    "job is enqueued; it runs in the background."),
-    project: str | None = typer.Option(None, "-p", "--project"),
+    project: str | None = typer.Option(None, "-p", "--project", help="Project the run "
+                                       "belongs to (default: RELAUNCH_PROJECT, else "
+                                       "WANDB_PROJECT)."),
     name: str | None = typer.Option(None, "--name", help="Run name."),
     job_name: str | None = typer.Option(None, "-J", "--job-name", hidden=True,
                                         help="W&B's name for a created job: unused."),
@@ -119,8 +122,7 @@ def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
     from launch_core.masking import mask_data
     from launch_core.preview import preview_request
 
-    prepared = api.prepare_launch(store, queue, request.fields, entity=request.entity,
-                                  code_dir=request.code_dir)
+    prepared = api.prepare_request(store, queue, request)
     result: dict[str, Any] = {"queue": prepared.queue.name, "entity": prepared.queue.entity,
               "resource": prepared.queue.definition.resource,
               "resource_config": prepared.resource_config,
@@ -132,8 +134,7 @@ def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
 
 
 def _enqueue(store: QueueStore, queue: str, request: LaunchRequest, as_json: bool) -> None:
-    item = api.launch(store, queue, request.fields, entity=request.entity,
-                      code_dir=request.code_dir)
+    item = api.enqueue(store, queue, request)
     position = store.position(item)
     if as_json:
         print_json(item_json(item, queue, position))

@@ -4,31 +4,17 @@
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from launch_core.errors import InvalidInput
 from launch_core.spec.inputs import load_mapping
+from launch_core.spec.launch_request import LaunchRequest
 from launch_core.spec.launch_spec import read_launch_spec
 from launch_core.spec.models import stays_inside
 
 SPEC_FLAG = "-c/--config"
 SOURCES = ("image", "uri")  # the spec's sources; any source flag replaces them
-
-
-@dataclass(frozen=True)
-class LaunchRequest:
-    """What to launch: LaunchSpec fields (``resource_args`` keyed by resource, and
-    ``resource``), the queue's entity, and the local code directory, if any."""
-
-    fields: dict[str, Any]
-    entity: str | None
-    code_dir: Path | None
-
-    @property
-    def resource(self) -> str | None:
-        return self.fields.get("resource")
 
 
 def build_request(flags: dict[str, Any], spec: str | None, code: Path | None,

@@ -41,12 +41,18 @@ def resolve_both(
     spec: LaunchSpec,
     macros: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    values: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the final config, the reference): ``resolve_resource_config`` and the same
-    config before the resource args are merged, which the guardrails compare."""
+    config before the resource args are merged, which the guardrails compare.
+
+    ``values``: the spec's template values already resolved (``resolve_values``), so
+    a caller that needs them too resolves them once."""
     macros = macros or {}
     check_resource_args_allowed(queue, spec)
-    values = resolve_values(queue.template_variables, spec.template_values)
+    if values is None:
+        values = resolve_values(queue.template_variables, spec.template_values)
     # Admin text gets macros and ${ENV}; substituted submitter values get known macros
     # only (and must keep their rules once filled), and nothing filled in is ever
     # rendered again.
