@@ -1,4 +1,4 @@
-"""``relaunch job list|status|cancel``."""
+"""``relaunch job list|status|cancel|logs``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from launch_core import api
-from launch_core.errors import LaunchError
+from launch_core.errors import LaunchError, NotFound
 from launch_core.store import QueueItem, QueueStore
 from relaunch_cli.common import EntityOption, JsonOption
 from relaunch_cli.output import ago, duration, item_json, print_json, table
@@ -39,11 +39,16 @@ def list_jobs(
 
 
 @app.command("status")
-def status(job_id: int, as_json: bool = JsonOption) -> None:
+def status(job_id: int, entity: str | None = typer.Option(
+               None, "-e", "--entity", help="Only a job of this entity's queues (default: "
+               "any)."),
+           as_json: bool = JsonOption) -> None:
     """Show a job's state; for a pending job, say why it waits."""
     store = api.open_store()
     item = store.get_item(job_id)
     queue = store.get_queue_by_id(item.queue_id)
+    if entity is not None and queue.entity != entity:
+        raise NotFound(f"job {job_id} not found in entity {entity!r}")
     position = store.position(item)
     data = item_json(item, queue.name, position)
     if item.state == "queued":

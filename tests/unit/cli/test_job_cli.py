@@ -42,3 +42,12 @@ def test_unknown_job_is_exit_2(relaunch):
     relaunch("queue", "create", "q", "-r", "local-process")
     result = relaunch("job", "status", "12345")
     assert result.code == 2 and result.err.strip() == "error: job 12345 not found"
+
+
+def test_status_with_entity_shows_only_that_entitys_job(relaunch):
+    relaunch("queue", "create", "q", "-r", "local-process", "-e", "team-a")
+    job = relaunch("launch", "-q", "q", "-d", "img", "-e", "team-a", "--json").json()["id"]
+    shown = relaunch("job", "status", str(job), "-e", "team-a", "--json").json()
+    assert shown["id"] == job
+    other = relaunch("job", "status", str(job), "--entity", "team-b")
+    assert other.code == 2 and other.err.strip() == f"error: job {job} not found in entity 'team-b'"
