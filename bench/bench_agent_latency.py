@@ -43,7 +43,7 @@ BIN = _common.BIN
 ENTITY, QUEUE, POOL = "bench", "bench", "bench-process-pool"
 TIME_LIMIT = 570  # seconds, whole script (SIGALRM), cleanup included in the margin
 WARMUP_JOBS = 3
-AGENT_POLL = 1.0  # relaunch's default poll_interval (DESIGN.md)
+AGENT_POLL = 1.0  # relaunch's default poll_interval (docs/architecture.md, "Wake-up")
 # Issue 11's targets, on both stores: enqueue -> job started, and overhead per job.
 TARGET_START, TARGET_OVERHEAD = (0.25, 0.5), (0.2, 0.4)  # (p50, p99) seconds
 

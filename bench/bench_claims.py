@@ -1,4 +1,4 @@
-"""Claim throughput without duplicates (DESIGN.md, Performance budgets).
+"""Claim throughput without duplicates (docs/contributing.md, "Benchmarks").
 
 SQLite: 4 claimer processes over 4,000 items; PostgreSQL: 8 claimers over 8,000.
 Each process opens its own QueueStore and claims one item per call until the

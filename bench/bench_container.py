@@ -49,7 +49,7 @@ BASE_IMAGE = "relaunch/python:bookworm"
 TIME_LIMIT = 470  # seconds, whole script (SIGALRM); cleanup runs inside the margin
 WARMUP_JOBS = 2
 AGENT_POLL = 1.0  # the agent's default poll_interval (SQLite store: no LISTEN/NOTIFY)
-BUDGET_OVERHEAD = 0.3  # DESIGN.md: orchestration overhead per job (local-process)
+BUDGET_OVERHEAD = 0.3  # docs/contributing.md: overhead per job (local-process)
 JOB_LINE = "hello from relaunch bench"
 # Descendants of a stopped process that left its group: SIGKILL at once, no SIGTERM.
 STRAY_GRACE = 0.0
@@ -299,7 +299,7 @@ def report(res: dict[str, Any], samples: int) -> None:
           f"claimed; random 0.1-{0.1 + AGENT_POLL:.1f} s pause before each enqueue)")
     print(f"      claimed -> finished - bare run   p50 {p(post, 50) - p(bares, 50):6.3f} s   "
           f"p99 {p(post, 99) - p(bares, 99):6.3f} s")
-    print(f"    budget reference (DESIGN.md, local-process): orchestration overhead <= "
+    print(f"    budget reference (docs/contributing.md, local-process): orchestration overhead <= "
           f"{BUDGET_OVERHEAD} s per job")
     print("    where the time goes, cache-hit runs (ms):     p50      p99")
     for a, b in itertools.pairwise(HIT_STEPS):

@@ -1,6 +1,7 @@
 """Queue config templates: ``{{ name }}`` placeholders, checked and rendered.
 
-Rules (DESIGN.md): a string that is exactly one placeholder becomes the typed value;
+Rules (docs/configuration.md, "Queue templates and guardrails"): a string that is
+exactly one placeholder becomes the typed value;
 a placeholder inside a longer string is substituted as text; every name used must be
 declared and every declared name used; placeholders never appear in keys; rendering
 is a single pass, so values that themselves contain ``{{ }}`` stay literal.

@@ -1,4 +1,4 @@
-"""The queue item lifecycle (DESIGN.md "Item states")."""
+"""The queue item lifecycle (docs/operations.md, "Job states")."""
 
 from __future__ import annotations
 
