@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv test unit demo lint bench postgres constraints clean
+.PHONY: venv test soak unit demo lint bench postgres constraints clean
 
 # The exact set CI tested (constraints.txt), with every extra and the dev tools.
 $(BIN)/relaunch: pyproject.toml constraints.txt
@@ -34,10 +34,23 @@ constraints:
 
 # Starts a private PostgreSQL on 127.0.0.1 unless RELAUNCH_TEST_POSTGRES_URL is set.
 # Tests whose service is missing skip (fail under CI=true); the summary names them.
+# In parallel (pytest-xdist, TEST_WORKERS): each worker has its own databases, Prefect
+# server and moto on free ports. CLI calls fork from one process that imported the CLI
+# (tests/support/cli_fork.py) except in tests marked `real_cli`. The long cells
+# (marked `soak`) are left to `make soak`.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n * 2 > 8 ? 8 : n * 2 )))
 test: venv
 	@url="$${RELAUNCH_TEST_POSTGRES_URL:-$$(bash scripts/start-postgres.sh 2>/dev/null || true)}"; \
 	if [ -n "$$url" ]; then export RELAUNCH_TEST_POSTGRES_URL="$$url"; fi; \
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	RELAUNCH_TEST_CLI="$${RELAUNCH_TEST_CLI-fork}" \
+	  $(BIN)/pytest -q -m "not soak" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+# The long cells: the full fault matrix, chaos at scale, the agent image build, Docker
+# daemon restarts. One at a time (a daemon restart would break the other Docker tests).
+soak: venv
+	@url="$${RELAUNCH_TEST_POSTGRES_URL:-$$(bash scripts/start-postgres.sh 2>/dev/null || true)}"; \
+	if [ -n "$$url" ]; then export RELAUNCH_TEST_POSTGRES_URL="$$url"; fi; \
+	RELAUNCH_TEST_CLI="$${RELAUNCH_TEST_CLI-fork}" $(BIN)/pytest -q -m soak $(PYTEST_ARGS)
 
 # Every test that needs no external service (PostgreSQL, Docker, Prefect server, moto):
 # tests/conftest.py marks the others `service` from the fixtures they use. In parallel
@@ -45,7 +58,7 @@ test: venv
 UNIT_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n * 2 > 8 ? 8 : n * 2 )))
 unit: venv
 	env -u RELAUNCH_TEST_POSTGRES_URL -u RELAUNCH_TEST_DOCKER RELAUNCH_TEST_CLI=fork \
-	  $(BIN)/pytest -q -m "not service" -n $(UNIT_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	  $(BIN)/pytest -q -m "not service and not soak" -n $(UNIT_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 demo: venv
 	bash examples/demo.sh

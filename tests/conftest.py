@@ -88,7 +88,7 @@ class Result:
 
 @pytest.fixture(scope="session")
 def forked_cli() -> Iterator[ForkedCLI | None]:
-    """With RELAUNCH_TEST_CLI=fork (``make unit``), CLI calls fork from one process
+    """With RELAUNCH_TEST_CLI=fork (``make unit``, ``make test``), CLI calls fork from one process
     that imported the CLI once; otherwise None: the real console script runs."""
     if os.environ.get("RELAUNCH_TEST_CLI") != "fork":
         yield None
@@ -99,14 +99,17 @@ def forked_cli() -> Iterator[ForkedCLI | None]:
 
 
 @pytest.fixture
-def relaunch(cli_env: dict[str, str], tmp_path: Path, forked_cli: ForkedCLI | None):
+def relaunch(cli_env: dict[str, str], tmp_path: Path, forked_cli: ForkedCLI | None,
+             request: pytest.FixtureRequest):
     """Call ``relaunch(*args)`` -> Result: the console script in a subprocess (or a
-    forked child running the same ``main``, see tests/support/cli_fork.py)."""
+    forked child running the same ``main``, see tests/support/cli_fork.py). A test
+    marked ``real_cli`` (the console script itself under test) always gets the script."""
+    forked = None if request.node.get_closest_marker("real_cli") else forked_cli
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         full_env = {**cli_env, **(env or {})}
-        if forked_cli is not None:
-            return Result(*forked_cli.run(list(args), full_env, tmp_path, timeout))
+        if forked is not None:
+            return Result(*forked.run(list(args), full_env, tmp_path, timeout))
         proc = subprocess.run([RELAUNCH, *args], capture_output=True, text=True,
                               timeout=timeout, env=full_env, cwd=tmp_path)
         return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -20,7 +20,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from launch_core.agent.side_tasks import Heartbeat, Listener, SideTask, StoreWatcher
+from launch_core.agent.side_tasks import (
+    Heartbeat,
+    Listener,
+    ParentWatch,
+    SideTask,
+    StoreWatcher,
+)
 from launch_core.errors import IllegalTransition, LaunchError, LostClaim, one_line
 from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import Claim, QueueItem, QueueStore
@@ -125,6 +131,8 @@ class Agent:
         SQLite's data_version), ready before the first poll so no enqueue is missed."""
         url = database_url(self.config.database)
         tasks: list[SideTask] = [Heartbeat(self, loop, stop)]
+        if self.guard is not None:  # a deployed agent: stop when its worker is gone
+            tasks.append(ParentWatch(self, loop, stop))
         if url.startswith("postgresql"):
             tasks.append(Listener(self, loop, stop))
         elif url.startswith("sqlite"):
@@ -239,6 +247,13 @@ class Agent:
                 self.log.warning("lost job %s (its lease was swept); stopping its pipeline",
                                  item_id)
                 task.cancel()
+
+    def parent_gone(self, parent: int) -> None:
+        """The process that started this agent (pid ``parent``, its Prefect worker)
+        ended: stop as on a SIGTERM (no more claims, jobs released for re-adoption)."""
+        self.log.warning("agent %s: the process that started it (pid %s, its worker) is "
+                         "gone; stopping and releasing its jobs", self.agent_id, parent)
+        self.stop_signal.set()
 
     def side_task_died(self, name: str, exc: BaseException) -> None:
         """A side task ended with an error: stop claiming and end the agent."""

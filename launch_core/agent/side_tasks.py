@@ -31,7 +31,10 @@ class AgentHooks(Protocol):
 
     def side_task_died(self, name: str, exc: BaseException) -> None: ...
 
+    def parent_gone(self, parent: int) -> None: ...
+
 WATCH_INTERVAL = 0.025  # seconds between two looks at SQLite's data_version
+PARENT_INTERVAL = 0.5  # seconds between two looks at the parent process
 
 
 class SideTask(threading.Thread):
@@ -87,6 +90,27 @@ class Heartbeat(SideTask):
         if renewal.lost:
             self.loop.call_soon_threadsafe(self.agent.lost, renewal.lost)
         store.heartbeat_agent(self.agent.agent_id)
+
+
+class ParentWatch(SideTask):
+    """Stops a guarded (deployed) agent once the process that started it, its Prefect
+    worker, is gone. A worker that ends without stopping its flow runs (killed, or its
+    own shutdown cut short: a second Ctrl-C or SIGTERM makes it SIGKILL itself, and a
+    cancelled shutdown skips the kill of its children) would otherwise leave the agent
+    running alone, renewing the leases of jobs nobody watches any more."""
+
+    task_name = "parent watch"
+
+    def work(self) -> None:
+        import os
+
+        parent = os.getppid()
+        self.ready.set()
+        while not self.stop.wait(PARENT_INTERVAL):
+            if os.getppid() != parent:
+                with contextlib.suppress(RuntimeError):  # the loop is closed already
+                    self.loop.call_soon_threadsafe(self.agent.parent_gone, parent)
+                return
 
 
 class Listener(SideTask):

@@ -45,17 +45,18 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
 
 
 
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 120.0,
-             interval: float = 0.2) -> Any:
+def wait_for(predicate: Callable[[], Any], what: str | Callable[[], str],
+             timeout: float = 120.0, interval: float = 0.2) -> Any:
     """Poll ``predicate`` until it returns something true (returned); fail after
-    ``timeout`` seconds naming ``what``."""
+    ``timeout`` seconds naming ``what`` (or what ``what()`` says then)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+            said = what() if callable(what) else what
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {said}")
         time.sleep(interval)
 
 

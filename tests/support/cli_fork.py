@@ -34,6 +34,12 @@ def child(req):
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    # What the interpreter does at exit before os._exit skips it: wait for the
+    # non-daemon threads, then run the atexit handlers (Prefect sends its last
+    # buffered log lines to the API from there).
+    import atexit, threading
+    threading._shutdown()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     return code

@@ -31,6 +31,8 @@ from tests.support import RELAUNCH
 from tests.support.docker import DockerEnv
 from tests.support.kube_double import KubeDouble, running
 
+pytestmark = pytest.mark.soak  # the agent image build (minutes): `make soak`
+
 ROOT = Path(__file__).resolve().parents[3]
 HERE = ROOT / "deployments" / "kubernetes"
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"

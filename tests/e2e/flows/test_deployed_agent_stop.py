@@ -2,7 +2,8 @@
 a real `prefect worker start` (process work pool), `prefect deployment run
 launch-agent/relaunch-agent`, two long local-process jobs held by that agent; then its
 flow run is cancelled (`prefect flow-run cancel`, what the UI does), its process gets
-SIGTERM, or the worker is stopped (SIGTERM, or Ctrl-C: SIGINT to its process group).
+SIGTERM, or the worker is stopped (SIGTERM, or Ctrl-C: SIGINT to its process group) or
+killed (SIGKILL: it cannot stop the agent; the agent sees its worker gone and stops).
 
 Each time the agent's process ends by itself or by the worker, its jobs are released
 at once (well inside the 300 s lease: by the agent, or by its guard when the worker
@@ -31,7 +32,7 @@ from tests.support import wait_for
 from tests.support.fixtures.prefect import JOBS, ROOT, read_records
 
 LEASE = 300  # seconds: a release seen well before it was not the lease lapsing
-RELEASE_WAIT = 120  # seconds a release may take on a loaded machine
+RELEASE_WAIT = 120  # seconds a release may take on a loaded machine (a bound, not a pause)
 
 
 def _alive(pid: int) -> bool:
@@ -163,12 +164,14 @@ def _fault(deployed: Deployed, fault: str, env: dict[str, str], cwd: Path) -> No
         os.kill(deployed.agent_pid, signal.SIGTERM)
     elif fault == "sigterm-worker":
         deployed.worker.send_signal(signal.SIGTERM)
+    elif fault == "sigkill-worker":  # the worker cannot stop its flow runs
+        deployed.worker.send_signal(signal.SIGKILL)
     else:  # ctrl-c-worker: a terminal's Ctrl-C reaches the worker's whole group
         os.killpg(deployed.worker.pid, signal.SIGINT)
 
 
 @pytest.mark.parametrize("fault", ["cancel", "sigterm-agent", "sigterm-worker",
-                                   "ctrl-c-worker"])
+                                   "ctrl-c-worker", "sigkill-worker"])
 def test_a_stopped_deployed_agent_releases_its_jobs_at_once_and_each_ends_once(
         deployed: Deployed, fault: str, cli_env: dict[str, str], relaunch, out_dir: Path,
         tmp_path: Path) -> None:
@@ -183,11 +186,16 @@ def test_a_stopped_deployed_agent_releases_its_jobs_at_once_and_each_ends_once(
         return len(seen) == 2
 
     _fault(deployed, fault, cli_env, tmp_path)
-    wait_for(ended_and_released, "the agent's process to end and its jobs to be released",
-             RELEASE_WAIT)
+    if fault.endswith("-worker"):  # first the worker ends (its own stop, or killed)
+        wait_for(lambda: deployed.worker.poll() is not None, "the worker to exit", 60)
+    wait_for(ended_and_released, lambda: (
+        f"the agent's process to end and its jobs to be released (so far {seen}; worker "
+        f"exit {deployed.worker.poll()}; agent alive {_alive(deployed.agent_pid)}; "
+        f"worker log: {(tmp_path / 'worker.log').read_text()[-3000:]})"), RELEASE_WAIT)
     print(f"\n{fault}: agent process ended after {seen['ended']:.1f} s, jobs released "
           f"after {seen['released']:.1f} s (lease {LEASE} s)")
-    by_agent = fault in ("cancel", "sigterm-agent")  # else the worker may kill it first
+    # else the worker may kill it first; a SIGKILLed worker cannot: the agent stops
+    by_agent = fault in ("cancel", "sigterm-agent", "sigkill-worker")
     for job in deployed.jobs:
         item = deployed.store.get_item(job)
         assert (item.state, item.agent_id) == ("running", None)  # still running: re-adoptable
@@ -199,8 +207,10 @@ def test_a_stopped_deployed_agent_releases_its_jobs_at_once_and_each_ends_once(
     # Ended in the UI (a killed agent's run by its guard), so the deployment's
     # concurrency slot is free for the next agent run.
     shown = "CANCELLED" if fault == "cancel" else "CRASHED"
-    wait_for(lambda: deployed.api.get(f"/flow_runs/{deployed.flow_run}").json()
-             ["state_type"] == shown, f"the agent's flow run to show {shown}", 90)
+    run_state = deployed.api.get(f"/flow_runs/{deployed.flow_run}").json
+    wait_for(lambda: run_state()["state_type"] == shown, lambda: (
+        f"the agent's flow run to show {shown} (it shows {run_state()['state_type']}: "
+        f"{run_state()['state']['message']!r})"), 90)
 
     again = relaunch("launch-agent", "-q", "q", "--until-idle", timeout=300)
     assert again.code == 0, again.err[-3000:]

@@ -19,6 +19,8 @@ from tests.support import RELAUNCH
 from tests.support.faults.docker_daemon import PrivateDockerd
 from tests.support.faults.matrix import Rig, agent_env, table
 
+pytestmark = pytest.mark.soak  # Docker daemon restarts (a private dockerd): `make soak`
+
 
 class DaemonRig(Rig):
     daemon: PrivateDockerd

@@ -165,11 +165,19 @@ def test_an_idle_sqlite_agent_is_woken_by_an_enqueue_not_by_its_poll(
     slow_poll = agent_config.model_copy(update={"poll_interval": 60.0})
     agent = make_agent(sqlite_store, slow_poll)
 
+    polled = asyncio.Event()
+    poll_once = agent.poll_once
+
+    async def first_poll_seen() -> int:  # the agent's own poll, then a signal to us
+        claimed = await poll_once()
+        polled.set()
+        return claimed
+
+    agent.poll_once = first_poll_seen  # type: ignore[method-assign]
+
     async def main() -> float:
         task = asyncio.create_task(agent.run())
-        while not agent.agent_id:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # the agent has polled once and sleeps now
+        await asyncio.wait_for(polled.wait(), 30)  # it polled once (nothing): it sleeps
         item = jobs.enqueue()  # another connection commits
         waited = 0.0
         while sqlite_store.get_item(item.id).state == "queued" and waited < 30:

@@ -17,14 +17,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tests.flows import conftest as flows
 
 from launch_core.backends.sagemaker.request import training_job_name
 from tests.support.docker import registry_tags, run_agent, start_agent, wait_for, write_code
 from tests.support.moto_double import client
 
 # The agents here run flows on the session's Prefect server (its console-script env).
-api, cli_env = flows.api, flows.cli_env
 
 QUEUE_CONFIG = {
     "RoleArn": "SageMakerRole",

@@ -13,14 +13,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tests.flows import conftest as flows
 
 from tests.support import wait_for
 from tests.support.docker import run_agent, start_agent, write_agent_config
 from tests.support.vertex_fake import VertexFake
 
 # The agents here run on the session's Prefect server (tests/support/fixtures/prefect.py).
-cli_env, api = flows.cli_env, flows.api
 IMAGE = "europe-west4-docker.pkg.dev/proj/repo/train:1"
 SPEC = {"staging_bucket": "gs://relaunch-staging",
         "worker_pool_specs": [{"machine_spec": {"machine_type": "n1-standard-4",
