@@ -97,6 +97,8 @@ class PreparedLaunch:
     spec: LaunchSpec
     resource_config: dict[str, Any]
     code_blob: bytes | None
+    # Every template variable's typed value (given or default), resolved once.
+    template_values: dict[str, Any] | None = None
 
 
 def prepare_launch(store: QueueStore, queue_name: str, fields: Mapping[str, Any], *,
@@ -141,7 +143,7 @@ def prepare_request(store: QueueStore, queue_name: str, request: LaunchRequest, 
     # Store the values the submitter gave, typed; defaults apply at dequeue time.
     given = {name: typed[name] for name in spec.template_values}
     spec = spec.model_copy(update={"template_values": given})
-    return PreparedLaunch(queue, spec, config, blob)
+    return PreparedLaunch(queue, spec, config, blob, typed)
 
 
 def _git_schemes() -> list[str]:

@@ -15,7 +15,7 @@ from launch_core.api import PreparedLaunch
 from launch_core.backends.resource import PREVIEW_IMAGE, get_resource
 from launch_core.errors import MissingExtra
 from launch_core.pipeline.run_context import job_context, run_macros
-from launch_core.spec.resolve import resolve_resource_config
+from launch_core.spec.resolve import resolve_both
 from launch_core.store import QueueItem
 from launch_core.store.items import new_run_id
 
@@ -31,7 +31,8 @@ def preview_request(prepared: PreparedLaunch) -> dict[str, Any] | None:
     run_id = new_run_id()
     item = _example_item(queue.id, run_id, spec)
     macros = run_macros(item, queue, spec.image or PREVIEW_IMAGE)
-    config = resolve_resource_config(queue.definition, spec, macros, env=dict(os.environ))
+    config, _ = resolve_both(queue.definition, spec, macros, env=dict(os.environ),
+                             values=prepared.template_values)
     config.pop("builder", None)
     image = spec.image or (PREVIEW_IMAGE if resource.needs_image else None)
     job = job_context(item, queue, resource, config, image=image, workdir=None,
