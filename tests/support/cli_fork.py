@@ -29,11 +29,22 @@ def child(req):
         os.dup2(target, fd)
         os.close(target)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    # As the interpreter ends a script: SystemExit(int|None) is the exit code, any other
+    # SystemExit value is printed (exit 1), an uncaught exception prints its traceback
+    # (exit 1), so a test that no traceback shows cannot pass by the fork hiding one.
     try:
         cli.main(req["args"])
         code = 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        code = 1
     # What the interpreter does at exit before os._exit skips it: wait for the
     # non-daemon threads, then run the atexit handlers (Prefect sends its last
     # buffered log lines to the API from there).
