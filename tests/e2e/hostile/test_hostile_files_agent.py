@@ -4,27 +4,13 @@ the run's own files (see tests/unit/hostile/test_hostile_files.py for the rest).
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import wait_for
-
-
-def modes(root: Path) -> dict[str, int]:
-    """Permission bits of ``root`` ('.') and of everything under it, by relative path."""
-    return {str(path.relative_to(root)): stat.S_IMODE(path.lstat().st_mode)
-            for path in [root, *root.rglob("*")]}
-
-
-def run_files(found: dict[str, int], run_id: str) -> dict[str, int]:
-    """The entries of one run's folder, its code and checkout left out."""
-    prefix = f"runs/{run_id}"
-    return {path: mode for path, mode in found.items()
-            if path == prefix or (path.startswith(prefix + "/")
-                                  and path.split("/")[2] not in ("code", "repo", "work"))}
+from tests.support.file_modes import modes, run_files
 
 
 @pytest.fixture

@@ -35,22 +35,9 @@ from launch_core.spec.agent_config import load_agent_config
 from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from tests.support import RELAUNCH
+from tests.support.file_modes import modes, run_files
 
 TOKEN = "ghp_s3cr3tT0ken4242"
-
-
-def modes(root: Path) -> dict[str, int]:
-    """Permission bits of ``root`` ('.') and of everything under it, by relative path."""
-    return {str(path.relative_to(root)): stat.S_IMODE(path.lstat().st_mode)
-            for path in [root, *root.rglob("*")]}
-
-
-def run_files(found: dict[str, int], run_id: str) -> dict[str, int]:
-    """The entries of one run's folder, its code and checkout left out."""
-    prefix = f"runs/{run_id}"
-    return {path: mode for path, mode in found.items()
-            if path == prefix or (path.startswith(prefix + "/")
-                                  and path.split("/")[2] not in ("code", "repo", "work"))}
 
 
 @pytest.fixture
