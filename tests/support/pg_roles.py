@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,3 +88,28 @@ class RoleSetup:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             for role in self.created:
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+# The items columns a test's raw INSERT names (as a submitter's SQL would write them).
+ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"
+
+
+def roles_with_cpu_queues(admin_url: str, *, script_twice: bool = False
+                          ) -> Iterator[RoleSetup]:
+    """A RoleSetup (the roles script applied; with ``script_twice``, applied again) with
+    a local-process queue ``cpu`` in entities team-a and team-b; closed after."""
+    from launch_core import api
+    from launch_core.store import QueueStore
+
+    setup = RoleSetup(admin_url)
+    try:
+        setup.open()
+        if script_twice:
+            setup.apply_script()  # a second run changes nothing
+        admin = QueueStore(setup.url("admin_1"))
+        for entity in ("team-a", "team-b"):
+            api.create_queue(admin, "cpu", "local-process", entity=entity)
+        admin.dispose()
+        yield setup
+    finally:
+        setup.close()

@@ -16,26 +16,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from launch_core import api
 from launch_core.errors import PermissionDenied
 from launch_core.store import QueueStore
 from launch_core.store.schema import metadata
-from tests.support.pg_roles import RoleSetup
+from tests.support.pg_roles import RoleSetup, roles_with_cpu_queues
 
 
 @pytest.fixture(scope="module")
 def roles(postgres_admin_url: str) -> Iterator[RoleSetup]:
-    setup = RoleSetup(postgres_admin_url)
-    try:
-        setup.open()
-        setup.apply_script()  # a second run changes nothing
-        store = QueueStore(setup.url("admin_1"))
-        for entity in ("team-a", "team-b"):
-            api.create_queue(store, "cpu", "local-process", entity=entity)
-        store.dispose()
-        yield setup
-    finally:
-        setup.close()
+    yield from roles_with_cpu_queues(postgres_admin_url, script_twice=True)
 
 
 @pytest.fixture

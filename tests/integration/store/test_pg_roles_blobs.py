@@ -18,24 +18,14 @@ from launch_core.pipeline.workspace import prepare_workdir
 from launch_core.store import QueueStore
 from launch_core.store.blobs import blob_digest, pack_directory
 from tests.support.blob_owner import ENTRY, write_code, write_item
-from tests.support.pg_roles import RoleSetup
+from tests.support.pg_roles import ITEM_COLUMNS, RoleSetup, roles_with_cpu_queues
 
 SECRET = "team a's model, not for team b"
-ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"
 
 
 @pytest.fixture(scope="module")
 def roles(postgres_admin_url: str) -> Iterator[RoleSetup]:
-    setup = RoleSetup(postgres_admin_url)
-    try:
-        setup.open()
-        admin = QueueStore(setup.url("admin_1"))
-        for entity in ("team-a", "team-b"):
-            api.create_queue(admin, "cpu", "local-process", entity=entity)
-        admin.dispose()
-        yield setup
-    finally:
-        setup.close()
+    yield from roles_with_cpu_queues(postgres_admin_url)
 
 
 def launch_code(roles: RoleSetup, login: str, entity: str, code: Path) -> str:

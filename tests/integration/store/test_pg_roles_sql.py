@@ -16,23 +16,12 @@ from launch_core.errors import PermissionDenied
 from launch_core.store import QueueStore
 from launch_core.store.engine import SCHEMA_HEAD
 from launch_core.store.items import NOTIFY_CHANNEL
-from tests.support.pg_roles import RoleSetup
-
-ITEM_COLUMNS = "queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, updated_at"
+from tests.support.pg_roles import ITEM_COLUMNS, RoleSetup, roles_with_cpu_queues
 
 
 @pytest.fixture
 def roles(postgres_admin_url: str) -> Iterator[RoleSetup]:
-    setup = RoleSetup(postgres_admin_url)
-    try:
-        setup.open()
-        admin = QueueStore(setup.url("admin_1"))
-        for entity in ("team-a", "team-b"):
-            api.create_queue(admin, "cpu", "local-process", entity=entity)
-        admin.dispose()
-        yield setup
-    finally:
-        setup.close()
+    yield from roles_with_cpu_queues(postgres_admin_url)
 
 
 def queue_id(roles: RoleSetup, entity: str) -> int:

@@ -80,7 +80,7 @@ def _markdown_files() -> set[str]:
 @pytest.mark.parametrize("doc", DOCS, ids=rel)
 def test_the_docs_cite_no_document_outside_the_repository(doc: Path) -> None:
     # Code blocks and prose alike: a design note or README that is not in the
-    # repository (say, a DESIGN.md) is no reference a reader can follow.
+    # repository (a design note kept elsewhere, say) is no reference a reader can follow.
     known = _markdown_files()
     cited = set(re.findall(r"(?<![\w/.-])([\w./-]+\.md)\b", doc.read_text()))
     missing = sorted(name for name in cited
