@@ -207,7 +207,9 @@ def test_a_stopped_deployed_agent_releases_its_jobs_at_once_and_each_ends_once(
     print(f"\n{fault}: agent process ended after {seen['ended']:.1f} s, jobs released "
           f"after {seen['released']:.1f} s (lease {LEASE} s)")
     # else the worker may kill it first; a SIGKILLed worker cannot: the agent stops
-    by_agent = fault in ("cancel", "sigterm-agent", "sigkill-worker")
+    # (a SIGKILLed worker: the agent's parent watch and its guard's sweep race; either
+    # releases the jobs, once)
+    by_agent = fault in ("cancel", "sigterm-agent")
     for job in deployed.jobs:
         item = deployed.store.get_item(job)
         assert (item.state, item.agent_id) == ("running", None)  # still running: re-adoptable
