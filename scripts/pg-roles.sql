@@ -56,7 +56,7 @@ BEGIN
                    schema_name);
     -- A table's id sequence changes owner with it.
     FOREACH rel IN ARRAY ARRAY['queues', 'items', 'events', 'agents', 'blobs',
-                               'alembic_version'] LOOP
+                               'quotas', 'alembic_version'] LOOP
         EXECUTE format('ALTER TABLE %I OWNER TO relaunch_admin', rel);
     END LOOP;
 END $$;
@@ -98,7 +98,7 @@ ALTER FUNCTION relaunch_serves(text) OWNER TO relaunch_admin;
 
 -- 4. Table privileges. Everything is revoked first (column grants included), so a
 -- re-run drops what an older version of this script granted.
-REVOKE ALL ON queues, items, events, agents, blobs, alembic_version
+REVOKE ALL ON queues, items, events, agents, blobs, quotas, alembic_version
     FROM PUBLIC, relaunch_agent, relaunch_submitter;
 REVOKE ALL ON SEQUENCE queues_id_seq, items_id_seq, events_id_seq
     FROM PUBLIC, relaunch_agent, relaunch_submitter;
@@ -109,15 +109,22 @@ GRANT SELECT ON alembic_version TO relaunch_agent, relaunch_submitter;
 -- queues: only the admin creates, changes or deletes them.
 GRANT SELECT ON queues TO relaunch_agent, relaunch_submitter;
 
+-- quotas: only the admin sets them; agents read them in the claim, submitters in
+-- job status (why an item waits).
+GRANT SELECT ON quotas TO relaunch_agent, relaunch_submitter;
+
 -- items: an agent claims, moves and leases items; it never creates one, and never
--- changes what was asked (spec, queue, run id, priority).
+-- changes what was asked (spec, run id, priority, submitter). It may move a queued
+-- item to its queue's fallback queue (queue_id; the row policy keeps it inside the
+-- entities the agent serves) and record the values a retry raised (raised).
 GRANT SELECT, UPDATE (state, agent_id, claim_token, lease_expires_at, handle, stage,
                       reason, exit_code, started_at, finished_at, attempts,
-                      resume_count, updated_at)
+                      resume_count, updated_at, devices, retries, raised, queue_id,
+                      enqueued_at)
     ON items TO relaunch_agent;
 -- A submitter enqueues and cancels; the trigger in step 6 confines its updates.
 GRANT SELECT, INSERT (queue_id, state, priority, enqueued_at, run_id, spec,
-                      max_attempts, updated_at),
+                      max_attempts, updated_at, submitter, project, gpus),
       UPDATE (state, cancel_requested, finished_at, lease_expires_at, updated_at)
     ON items TO relaunch_submitter;
 GRANT USAGE ON SEQUENCE items_id_seq TO relaunch_submitter;
@@ -145,6 +152,11 @@ ALTER TABLE items ENABLE ROW LEVEL SECURITY;
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE agents ENABLE ROW LEVEL SECURITY;
 ALTER TABLE blobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE quotas ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS served ON quotas;
+CREATE POLICY served ON quotas FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (relaunch_serves(entity));
 
 DROP POLICY IF EXISTS served ON queues;
 CREATE POLICY served ON queues FOR SELECT TO relaunch_agent, relaunch_submitter
@@ -166,12 +178,14 @@ CREATE POLICY submitter_update ON items FOR UPDATE TO relaunch_submitter
 -- orders by priority, with a run id as enqueue makes them (resources name runs and
 -- folders after it) and at most the default 3 attempts. A code digest in its spec
 -- names a tarball of the queue's entity (enqueue stores it first, in the same
--- transaction). Agents, claim tokens and handles are left to their defaults by the
--- column grants above.
+-- transaction). Its submitter is the role that inserts it: nobody enqueues in
+-- another's name (fair share and quotas count by it). Agents, claim tokens and
+-- handles are left to their defaults by the column grants above.
 DROP POLICY IF EXISTS submitter_enqueue ON items;
 CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
     WITH CHECK (state = 'queued' AND run_id ~ '^[a-z0-9]{12}$'
-                AND max_attempts BETWEEN 1 AND 3 AND EXISTS (
+                AND max_attempts BETWEEN 1 AND 3 AND submitter = current_user
+                AND EXISTS (
         SELECT 1 FROM queues q
         WHERE q.id = queue_id AND relaunch_serves(q.entity)
           AND (priority = 2 OR (priority BETWEEN 0 AND 3

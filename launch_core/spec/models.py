@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from launch_core.backends.table import names
+from launch_core.spec.policy import QueuePolicy
 from launch_core.spec.schema_pattern import PatternError, compile_pattern, matches
 from launch_core.spec.wandb_forms import (
     canonical_resource,
@@ -190,6 +191,8 @@ class QueueDefinition(_Model):
     # Kubernetes manifest's ``privileged``); only the admin's own values may set them.
     allow_fields: list[str] = Field(default_factory=list)
     description: str = Field(default="", max_length=2000)
+    # Caps, fair share, retries and time bounds (launch_core.spec.policy).
+    policy: QueuePolicy = Field(default_factory=QueuePolicy)
 
     @model_validator(mode="before")
     @classmethod
@@ -220,6 +223,12 @@ class QueueDefinition(_Model):
             check_queue_template(self.config, self.template_variables)
         except TemplateError as exc:
             raise ValueError(str(exc)) from None
+        for name in self.policy.retry_raise:
+            if name not in self.template_variables:
+                raise ValueError(f"policy.retry_raise: {name!r} is not a template variable "
+                                 "of this queue")
+        if self.policy.fallback_queue == self.name:
+            raise ValueError("policy.fallback_queue: a queue cannot fall back to itself")
         return self
 
 

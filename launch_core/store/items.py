@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import secrets
 import string
 from typing import Any
@@ -39,8 +40,13 @@ class ItemOps(BlobOps):
     """Items of queues and their lifecycle."""
 
     def enqueue(self, queue: QueueRecord, spec: LaunchSpec, *, code_blob: bytes | None = None,
-                max_attempts: int = 3, actor: str = "user") -> QueueItem:
+                max_attempts: int = 3, actor: str = "user", gpus: int = 0) -> QueueItem:
         """Append a job to ``queue`` (state ``queued``); wakes PostgreSQL listeners.
+
+        ``gpus`` is what the queue's resource counts in the job's request (its
+        ``demand()``), for quotas and agent GPU slots. The submitter is recorded as
+        the database sees it: PostgreSQL's ``current_user`` (set by the server, not
+        by the client), the OS user on SQLite.
 
         ``code_blob`` (the tarball ``spec.code`` names) is stored as the queue's
         entity's in the same transaction, so a failed enqueue leaves nothing behind.
@@ -54,7 +60,8 @@ class ItemOps(BlobOps):
             row = conn.execute(insert(items).values(
                 queue_id=queue.id, state=QUEUED, priority=rank, enqueued_at=now,
                 run_id=new_run_id(), spec=spec.model_dump(mode="json", exclude_none=True),
-                max_attempts=max_attempts, updated_at=now,
+                max_attempts=max_attempts, updated_at=now, submitter=self._submitter(),
+                project=spec.project or "", gpus=gpus,
             ).returning(*items.c)).one()
             self._events(conn, [{"item_id": row.id, "from_state": None, "to_state": QUEUED,
                                  "actor": actor}])
@@ -62,6 +69,11 @@ class ItemOps(BlobOps):
                 conn.execute(text("SELECT pg_notify(:c, :q)"),
                              {"c": NOTIFY_CHANNEL, "q": str(queue.id)})
         return QueueItem.from_row(row)
+
+    def _submitter(self) -> Any:
+        if self.is_postgres:
+            return func.current_user()
+        return getpass.getuser()
 
     def get_item(self, item_id: int) -> QueueItem:
         """The item with this id. Raises NotFound."""

@@ -59,6 +59,12 @@ class QueueItem:
     started_at: float | None
     finished_at: float | None
     updated_at: float
+    submitter: str = ""
+    project: str = ""
+    gpus: int = 0
+    devices: list[str] | None = None
+    retries: int = 0
+    raised: dict[str, Any] | None = None
 
     @property
     def claim(self) -> Claim | None:
@@ -103,6 +109,7 @@ class AgentRecord:
     started_at: float
     heartbeat_at: float
     stopped_at: float | None
+    gpus: list[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,16 @@ items = Table(
     Column("started_at", Float),
     Column("finished_at", Float),
     Column("updated_at", Float, nullable=False),
+    # Scheduling (migration 0004): who enqueued it (the PostgreSQL role or the OS
+    # user), its project ('' for none), the GPUs its resource's demand() counted, the
+    # agent's GPU devices it holds while active, how many times it was retried, and
+    # the template values a retry raised (over the spec's own; the spec never changes).
+    Column("submitter", String(128), nullable=False, server_default=""),
+    Column("project", String(128), nullable=False, server_default=""),
+    Column("gpus", Integer, nullable=False, server_default="0"),
+    Column("devices", JSON),
+    Column("retries", Integer, nullable=False, server_default="0"),
+    Column("raised", JSON),
 )
 
 events = Table(
@@ -84,6 +94,19 @@ agents = Table(
     Column("started_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),
     Column("stopped_at", Float),
+    Column("gpus", JSON),  # the GPU devices it shares out (launch-agent --gpus), or NULL
+)
+
+quotas = Table(
+    "quotas", metadata,
+    # Limits over every queue of an entity (relaunch quota set): for the whole entity
+    # (scope 'entity', name ''), one user or one project. NULL: no limit of that kind.
+    Column("entity", String(64), primary_key=True),
+    Column("scope", String(8), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("running", Integer),
+    Column("gpus", Integer),
+    Column("updated_at", Float, nullable=False),
 )
 
 blobs = Table(
@@ -119,5 +142,9 @@ def declare_indexes() -> MetaData:
     Index("ix_items_agent", c.agent_id, postgresql_where=text(active), sqlite_where=text(active))
     Index("ix_items_orphans", c.queue_id, postgresql_where=text(orphan), sqlite_where=text(orphan))
     Index("ix_items_queue_state", c.queue_id, c.state)
+    Index("ix_items_fair_submitter", c.queue_id, c.submitter, c.priority, c.enqueued_at, c.id,
+          postgresql_where=text(queued), sqlite_where=text(queued))
+    Index("ix_items_fair_project", c.queue_id, c.project, c.priority, c.enqueued_at, c.id,
+          postgresql_where=text(queued), sqlite_where=text(queued))
     Index("ix_events_item_id", events.c.item_id)
     return metadata

@@ -43,8 +43,11 @@ def refused(roles: RoleSetup, statement: str, params: tuple[object, ...]) -> Non
 def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
     own = submit(roles, "team_a_submitter", "team-a")
     a_queue, b_queue = queue_id(roles, "team-a"), queue_id(roles, "team-b")
-    insert = f"INSERT INTO items ({ITEM_COLUMNS}) VALUES (%s, %s, %s, 0, %s, '{{}}', %s, 0)"
+    insert = (f"INSERT INTO items ({ITEM_COLUMNS}) "
+              "VALUES (%s, %s, %s, 0, %s, '{}', %s, 0, current_user)")
     roles.sql("team_a_submitter", insert, (a_queue, "queued", 2, "rawsql000001", 3))  # ok
+    refused(roles, insert.replace("current_user)", "'team_b_submitter')"),  # in another's name
+            (a_queue, "queued", 2, "rawsql000006", 3))
     refused(roles, insert, (b_queue, "queued", 2, "rawsql000002", 3))  # other entity
     refused(roles, insert, (a_queue, "finished", 2, "rawsql000003", 3))  # not queued
     refused(roles, insert, (a_queue, "queued", 0, "rawsql000004", 3))  # queue unordered
@@ -86,8 +89,11 @@ def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
 
 def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
     # The store as revision 0001 left it: no claim_token, no owner of code tarballs
-    # (so none of the script's policies that name the owner).
-    for statement in ("DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
+    # (so none of the script's policies that name the owner), no scheduling columns.
+    for statement in ("DROP TABLE quotas", "ALTER TABLE agents DROP COLUMN gpus",
+                      "ALTER TABLE items DROP COLUMN submitter, DROP COLUMN project, "
+                      "DROP COLUMN gpus, DROP COLUMN devices, DROP COLUMN retries, "
+                      "DROP COLUMN raised","DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
                       "DROP POLICY submitter_enqueue ON items",
                       "ALTER TABLE blobs DROP CONSTRAINT blobs_pkey, DROP COLUMN entity, "
                       "ADD PRIMARY KEY (digest)",
