@@ -90,11 +90,12 @@ def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
 def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
     # The store as revision 0001 left it: no claim_token, no owner of code tarballs
     # (so none of the script's policies that name the owner), no scheduling columns.
-    for statement in ("DROP TABLE quotas", "ALTER TABLE agents DROP COLUMN gpus",
+    for statement in ("DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
+                      "DROP POLICY submitter_enqueue ON items",
+                      "DROP TABLE quotas", "ALTER TABLE agents DROP COLUMN gpus",
                       "ALTER TABLE items DROP COLUMN submitter, DROP COLUMN project, "
                       "DROP COLUMN gpus, DROP COLUMN devices, DROP COLUMN retries, "
-                      "DROP COLUMN raised","DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
-                      "DROP POLICY submitter_enqueue ON items",
+                      "DROP COLUMN raised",
                       "ALTER TABLE blobs DROP CONSTRAINT blobs_pkey, DROP COLUMN entity, "
                       "ADD PRIMARY KEY (digest)",
                       "ALTER TABLE items DROP COLUMN claim_token",
