@@ -36,6 +36,9 @@ def launch_agent(
                                     "nothing queued or running."),
     log_file: str | None = typer.Option(None, "-l", "--log-file", help="Also write the "
                                         "agent's logs to this file ('-': the console only)."),
+    gpus: str | None = typer.Option(None, "--gpus", help="GPU devices to share out to "
+                                    "local-process and local-container jobs, e.g. 0,1,2,3 "
+                                    "(or gpus: in the config)."),
 ) -> None:
     """Poll queues and launch their jobs, each as a launch-job flow run."""
     from launch_core.spec.agent_config import load_agent_config
@@ -45,7 +48,7 @@ def launch_agent(
     # reads a config block.
     loaded, warnings = load_agent_config(config, flags={"queues": queues,
                                                         "max_jobs": max_jobs,
-                                                        "entity": entity})
+                                                        "entity": entity, "gpus": gpus})
     log_handler = open_log_file(log_file)
     if config_block:
         typer.echo(f"launch config: Prefect block {config_block}")

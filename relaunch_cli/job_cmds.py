@@ -33,9 +33,10 @@ def list_jobs(
     if as_json:
         print_json([item_json(item, names.get(item.queue_id)) for item in found])
         return
-    table(None, ["job", "queue", "state", "priority", "name", "duration", "exit", "stage"], [
-        [i.id, names.get(i.queue_id), i.state, i.priority_name, i.spec.name, duration(i),
-         i.exit_code, i.stage] for i in found])
+    table(None, ["job", "queue", "state", "priority", "submitter", "name", "duration", "exit",
+                 "stage"], [
+        [i.id, names.get(i.queue_id), i.state, i.priority_name, i.submitter or None,
+         i.spec.name, duration(i), i.exit_code, i.stage] for i in found])
 
 
 @app.command("status")
@@ -83,6 +84,11 @@ def _resource_status(store: QueueStore, item: QueueItem) -> str | None:
 
 
 def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) -> dict[str, Any]:
+    from launch_core.backends.table import load_class
+
+    resource = store.get_queue_by_id(item.queue_id).definition.resource
+    local = bool(getattr(load_class("resource", resource), "runs_on_agent_host", False))
+    held_by = store.waiting_reasons(item, uses_slots=local)
     agents = [a for a in store.live_agents(entity) if queue in a.queues]
     load = store.active_counts([a.id for a in agents])
     free = sum(max(0, a.max_jobs - load[a.id]) if a.max_jobs >= 0 else 1 for a in agents)
@@ -93,8 +99,10 @@ def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) ->
         summary = f"position {position}; {len(agents)} agent(s) polling, all slots busy"
     else:
         summary = f"position {position}; {len(agents)} agent(s) polling, {free} free slot(s)"
+    if held_by:  # a policy holds it, whatever the agents' slots
+        summary = f"position {position}; {'; '.join(held_by)}"
     return {"position": position, "agents": len(agents), "free_slots": free,
-            "summary": summary}
+            "policy": held_by, "summary": summary}
 
 
 @app.command("cancel")

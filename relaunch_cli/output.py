@@ -25,7 +25,9 @@ def item_json(item: QueueItem, queue: str | None = None, position: int | None = 
         "priority": item.priority_name, "position": position, "stage": item.stage,
         "reason": item.reason, "exit_code": item.exit_code, "attempts": item.attempts,
         "resume_count": item.resume_count, "cancel_requested": item.cancel_requested,
-        "agent_id": item.agent_id, "handle": item.handle, "enqueued_at": item.enqueued_at,
+        "agent_id": item.agent_id, "handle": item.handle, "submitter": item.submitter,
+        "project": item.project or None, "gpus": item.gpus, "devices": item.devices,
+        "retries": item.retries, "enqueued_at": item.enqueued_at,
         "started_at": item.started_at, "finished_at": item.finished_at,
         "spec": spec_json(item.spec),
     }

@@ -7,8 +7,22 @@ from typing import Any
 import typer
 
 from launch_core import api
+from launch_core.errors import InvalidInput, NotFound
+from launch_core.store import QueueStore
 from relaunch_cli.common import EntityOption, JsonOption, mapping_option
 from relaunch_cli.output import ago, item_json, print_json, queue_json, table
+from relaunch_cli.policy_flags import (
+    FairShareOption,
+    FallbackOption,
+    MaxPendingOption,
+    MaxRunningOption,
+    MaxRuntimeOption,
+    RetryOnOption,
+    RetryOption,
+    RetryRaiseOption,
+    describe_policy,
+    policy_flags,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Create, inspect and change queues.")
 
@@ -31,20 +45,49 @@ def create(
     allow_resource_args: bool = typer.Option(False, "--allow-resource-args"),
     allow_field: list[str] | None = AllowFieldOption,
     description: str = typer.Option("", "--description"),
+    max_running: str | None = MaxRunningOption,
+    fair_share: str | None = FairShareOption,
+    retry: int | None = RetryOption,
+    retry_on: list[str] | None = RetryOnOption,
+    retry_raise: list[str] | None = RetryRaiseOption,
+    max_runtime: str | None = MaxRuntimeOption,
+    max_pending: str | None = MaxPendingOption,
+    fallback_queue: str | None = FallbackOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a queue."""
     fields = _definition_fields(config, template_variables)
     if allow_field:
         fields["allow_fields"] = allow_field
+    policy = policy_flags(max_running=max_running, fair_share=fair_share, retry=retry,
+                          retry_on=retry_on, retry_raise=retry_raise, max_runtime=max_runtime,
+                          max_pending=max_pending, fallback_queue=fallback_queue)
+    store = api.open_store()
+    if policy is not None:
+        _check_fallback(store, policy, name, entity)
+        fields["policy"] = policy
     queue = api.create_queue(
-        api.open_store(), name, resource, entity=entity, source="queue create",
+        store, name, resource, entity=entity, source="queue create",
         prioritization=prioritization, allow_resource_args=allow_resource_args,
         description=description, **fields)
     if as_json:
         print_json(queue_json(queue))
     else:
         typer.echo(f"created queue {queue.entity}/{queue.name} ({queue.definition.resource})")
+
+
+def _check_fallback(store: QueueStore, policy: dict[str, Any], name: str,
+                    entity: str | None) -> None:
+    """A fallback queue must be another queue of the same entity."""
+    fallback = policy.get("fallback_queue")
+    if fallback is None:
+        return
+    if fallback == name:
+        raise InvalidInput("--fallback-queue: a queue cannot fall back to itself")
+    try:
+        store.get_queue(entity or api.default_entity(), fallback)
+    except NotFound as exc:
+        raise InvalidInput(f"--fallback-queue: {exc}") from None
 
 
 def _definition_fields(config: str | None, variables: str | None) -> dict[str, Any]:
@@ -87,6 +130,8 @@ def show(name: str, entity: str | None = EntityOption, as_json: bool = JsonOptio
         typer.echo(queue.definition.description)
     if queue.definition.allow_fields:  # guarded fields its admin allows (guardrails)
         typer.echo(f"allowed guarded fields: {', '.join(queue.definition.allow_fields)}")
+    if policy := describe_policy(queue.definition.policy):
+        typer.echo(f"policy: {'; '.join(policy)}")
     print_json({"config": queue.definition.config,
                 "template_variables": queue_json(queue)["template_variables"]})
     table("pending", ["position", "job", "priority", "name", "enqueued"], [
@@ -108,17 +153,32 @@ def update(
         None, "--allow-field", help="Replaces the queue's allowed guarded fields; "
         "repeatable ('' for none)."),
     description: str | None = typer.Option(None, "--description"),
+    max_running: str | None = MaxRunningOption,
+    fair_share: str | None = FairShareOption,
+    retry: int | None = RetryOption,
+    retry_on: list[str] | None = RetryOnOption,
+    retry_raise: list[str] | None = RetryRaiseOption,
+    max_runtime: str | None = MaxRuntimeOption,
+    max_pending: str | None = MaxPendingOption,
+    fallback_queue: str | None = FallbackOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Change a queue; pending jobs get the new config when they are dequeued."""
-    changes = {k: v for k, v in {
+    changes: dict[str, Any] = {k: v for k, v in {
         "resource": resource, "prioritization": prioritization,
         "allow_resource_args": allow_resource_args, "description": description,
         "allow_fields": [f for f in allow_field if f] if allow_field is not None else None,
     }.items() if v is not None}
     changes.update(_definition_fields(config, template_variables))
-    queue = api.update_queue(api.open_store(), name, entity=entity, source="queue update",
-                             **changes)
+    store = api.open_store()
+    current = store.get_queue(entity or api.default_entity(), name).definition.policy
+    policy = policy_flags(current, max_running=max_running, fair_share=fair_share, retry=retry,
+                          retry_on=retry_on, retry_raise=retry_raise, max_runtime=max_runtime,
+                          max_pending=max_pending, fallback_queue=fallback_queue)
+    if policy is not None:
+        _check_fallback(store, policy, name, entity)
+        changes["policy"] = policy
+    queue = api.update_queue(store, name, entity=entity, source="queue update", **changes)
     if as_json:
         print_json(queue_json(queue))
     else:

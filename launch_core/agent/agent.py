@@ -27,10 +27,12 @@ from launch_core.agent.side_tasks import (
     SideTask,
     StoreWatcher,
 )
+from launch_core.backends.table import load_class
 from launch_core.errors import IllegalTransition, LaunchError, LostClaim, one_line
 from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import Claim, QueueItem, QueueStore
 from launch_core.store.engine import database_url
+from launch_core.store.scheduled_claim import GpuSlots
 from launch_core.store.states import ACTIVE, QUEUED
 
 if TYPE_CHECKING:
@@ -43,6 +45,17 @@ RunJob = Callable[[QueueItem, bool], Awaitable[str]]  # (item, resume) -> final 
 
 class AgentFailed(LaunchError):
     """The agent stopped because one of its side tasks died (exit code 1)."""
+
+
+def gpu_slots(store: QueueStore, entity: str, config: AgentConfig) -> GpuSlots | None:
+    """The GPU devices the agent shares out (``--gpus``) and the queues whose runs use
+    them: those of a resource that runs on the agent's host."""
+    if config.gpus is None:
+        return None
+    queues = [store.get_queue(entity, name) for name in config.queues]
+    local = frozenset(queue.id for queue in queues if getattr(
+        load_class("resource", queue.definition.resource), "runs_on_agent_host", False))
+    return GpuSlots(tuple(config.gpus), local)
 
 
 class StopSignal:
@@ -89,6 +102,7 @@ class Agent:
         self.guard = guard  # sweeps our jobs if this process dies before the release
         self.queue_names = {store.get_queue(entity, q).id: q for q in config.queues}
         self.queue_ids = list(self.queue_names)
+        self.slots = gpu_slots(store, entity, config)
         self.agent_id = ""
         self.running: dict[int, asyncio.Task[Any]] = {}
         self._held: dict[int, int] = {}  # item id -> claim token, read by the heartbeat
@@ -105,7 +119,8 @@ class Agent:
         loop.set_default_executor(ThreadPoolExecutor(self._workers(),
                                                      thread_name_prefix="relaunch-work"))
         agent = await asyncio.to_thread(self.store.register_agent, self.entity,
-                                        self.config.queues, self.config.max_jobs)
+                                        self.config.queues, self.config.max_jobs,
+                                        self.config.gpus)
         self.agent_id = agent.id
         if self.guard is not None:
             self.guard.watch(agent.id)
@@ -175,7 +190,8 @@ class Agent:
         for item in adopted:
             self._start(item, resume=True)
         claimed = await asyncio.to_thread(self.store.claim, self.agent_id, self.queue_ids,
-                                          limit=self._free(), lease_seconds=self._lease)
+                                          limit=self._free(), lease_seconds=self._lease,
+                                          slots=self.slots)
         for item in claimed:
             self._start(item, resume=False)
         return len(claimed)

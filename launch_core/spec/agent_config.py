@@ -8,6 +8,7 @@ A key W&B's agent accepts but relaunch does not use is warned about, never an er
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -135,6 +136,9 @@ class AgentConfig(_Section):
     allow_git_schemes: list[str] = Field(default_factory=list)
     # Jobs also get W&B's variables (WANDB_CONFIG, WANDB_RUN_ID...); false: RELAUNCH_* only.
     wandb_env: bool = True
+    # GPU devices this agent shares out to its local-process and local-container jobs
+    # (launch-agent --gpus 0,1,2,3); None: it does not count GPUs.
+    gpus: list[str] | None = None
     _source: Path | None = PrivateAttr(None)
 
     @field_validator("max_jobs")
@@ -142,6 +146,21 @@ class AgentConfig(_Section):
     def _check_max_jobs(cls, value: int) -> int:
         if value < -1 or value == 0:
             raise ValueError("must be a positive number of jobs, or -1 for unlimited")
+        return value
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _split_gpus(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list):
+            value = [str(part) if isinstance(part, int) and not isinstance(part, bool)
+                     else part for part in value]
+            if any(not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9:_.-]{1,64}", part)
+                   for part in value):
+                raise ValueError("must be GPU device ids, e.g. 0,1,2,3 or GPU-uuid")
+            if len(set(value)) != len(value):
+                raise ValueError("names a device twice")
         return value
 
     @property

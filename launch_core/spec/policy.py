@@ -62,17 +62,17 @@ class QueuePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # At most this many items of the queue claimed or running at once, over all agents.
-    max_running: int | None = Field(None, ge=1, le=1_000_000)
+    max_running: int | None = Field(default=None, ge=1, le=1_000_000)
     # Within one priority, the oldest item of the user (project) with the fewest running.
     fair_share: Literal["none", "user", "project"] = "none"
     # A failed run of a class in retry_on is tried again, at most ``retry`` times.
-    retry: int = Field(0, ge=0, le=100)
+    retry: int = Field(default=0, ge=0, le=100)
     retry_on: list[str] = Field(default_factory=list)
     # Template variables a retry raises to their next allowed value (OOM: memory).
     retry_raise: list[str] = Field(default_factory=list)
     max_runtime: float | None = None  # seconds; a longer run is cancelled and fails
     max_pending: float | None = None  # seconds; a longer wait fails or falls back
-    fallback_queue: str | None = Field(None, max_length=64)
+    fallback_queue: str | None = Field(default=None, max_length=64)
 
     @field_validator("retry_on")
     @classmethod

@@ -17,13 +17,15 @@ from launch_core.store.states import ACTIVE
 class AgentOps(StoreBase):
     """Rows that say which agents poll which queues, and whether they are alive."""
 
-    def register_agent(self, entity: str, queues: list[str], max_jobs: int) -> AgentRecord:
-        """Register a new agent (a fresh id per process start)."""
+    def register_agent(self, entity: str, queues: list[str], max_jobs: int,
+                       gpus: list[str] | None = None) -> AgentRecord:
+        """Register a new agent (a fresh id per process start), with the GPU devices
+        it shares out, if any."""
         now = self.clock()
         record = AgentRecord(id=f"agent-{uuid.uuid4().hex[:12]}", entity=entity,
                              queues=list(queues), hostname=socket.gethostname(),
                              pid=os.getpid(), max_jobs=max_jobs, started_at=now,
-                             heartbeat_at=now, stopped_at=None)
+                             heartbeat_at=now, stopped_at=None, gpus=gpus)
         with self._write() as conn:
             conn.execute(insert(agents).values(**record.__dict__))
         return record

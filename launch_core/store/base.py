@@ -98,6 +98,11 @@ class StoreBase:
         if claim is not None and item.claim != claim:
             raise LostClaim(item.id, claim.agent_id, claim.token)
 
+    def forget_policies(self) -> None:
+        """Make this store object's next claim read queue policies and quotas again
+        (claims.py remembers them for a second)."""
+        self.__dict__.pop("_policy_cache", None)
+
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()

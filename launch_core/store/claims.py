@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,16 @@ from sqlalchemy import ColumnElement, Connection, literal_column, select, text, 
 from launch_core.errors import IllegalTransition
 from launch_core.store.base import StoreBase
 from launch_core.store.records import Claim, QueueItem, RenewResult, SweepResult
-from launch_core.store.schema import items
+from launch_core.store.scheduled_claim import (
+    GpuSlots,
+    Picker,
+    claim_picked,
+    lock_entities,
+    policy_of,
+    read_quotas,
+    read_usage,
+)
+from launch_core.store.schema import items, queues
 from launch_core.store.states import (
     ACTIVE,
     CANCELLED,
@@ -24,6 +34,7 @@ from launch_core.store.states import (
 from launch_core.store.unparsable import fail_unparsable, parsed, split
 
 DEFAULT_LEASE_SECONDS = 60.0
+POLICY_TTL = 1.0  # seconds a claim trusts what it read of queue policies and quotas
 SWEEPER = "sweeper"
 
 
@@ -73,14 +84,19 @@ class ClaimOps(StoreBase):
     """The claim protocol between agents and the store."""
 
     def claim(self, agent_id: str, queue_ids: Sequence[int], *, limit: int = 1,
-              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[QueueItem]:
+              lease_seconds: float = DEFAULT_LEASE_SECONDS,
+              slots: GpuSlots | None = None) -> list[QueueItem]:
         """Atomically claim up to ``limit`` queued items of ``queue_ids``.
 
         Order: priority, then enqueue time, then id. No item is ever claimed twice
-        (SKIP LOCKED on PostgreSQL, a write lock taken at BEGIN on SQLite).
+        (SKIP LOCKED on PostgreSQL, a write lock taken at BEGIN on SQLite). With a
+        queue cap or fair share, an entity quota, or the agent's GPU ``slots``, the
+        scheduled claim decides (scheduled_claim.py): also atomically.
         """
         if limit <= 0 or not queue_ids:
             return []
+        if slots is not None or self._is_scheduled(queue_ids):
+            return self._claim_scheduled(agent_id, queue_ids, limit, lease_seconds, slots)
         if self.is_postgres:
             return self._claim_postgres(agent_id, queue_ids, limit, lease_seconds)
         now = self.clock()
@@ -96,6 +112,42 @@ class ClaimOps(StoreBase):
                                                updated_at=now,
                                                lease_expires_at=now + lease_seconds)
                                        .returning(*items.c)).all(), key=_claim_order)
+            self._events(conn, [{"item_id": r.id, "from_state": QUEUED, "to_state": CLAIMED,
+                                 "actor": agent_id} for r in rows])
+            return parsed(self, conn, rows, agent_id)
+
+    def _is_scheduled(self, queue_ids: Sequence[int]) -> bool:
+        """Whether these queues have a cap or fair share, or their entity a quota.
+
+        Remembered for POLICY_TTL seconds per set of queues (claims are frequent;
+        policies change seldom): a new policy applies to claims at most that much
+        later. ``forget_policies`` drops what this store object remembers."""
+        key = tuple(sorted(queue_ids))
+        cache: dict[tuple[int, ...], tuple[float, bool]] = self.__dict__.setdefault(
+            "_policy_cache", {})
+        now = time.monotonic()
+        known = cache.get(key)
+        if known is not None and known[0] > now:
+            return known[1]
+        with self._read() as conn:
+            rows = conn.execute(select(queues.c.entity, queues.c.definition)
+                                .where(queues.c.id.in_(list(key)))).all()
+            scheduled = any(policy_of(row.definition).schedules_claims for row in rows)
+            if not scheduled and rows:
+                scheduled = bool(read_quotas(conn, {row.entity for row in rows}))
+        cache[key] = (now + POLICY_TTL, scheduled)
+        return scheduled
+
+    def _claim_scheduled(self, agent_id: str, queue_ids: Sequence[int], limit: int,
+                         lease_seconds: float, slots: GpuSlots | None) -> list[QueueItem]:
+        now = self.clock()
+        with self._write() as conn:
+            entities = conn.execute(select(queues.c.entity).distinct()
+                                    .where(queues.c.id.in_(list(queue_ids)))).scalars().all()
+            lock_entities(conn, entities)
+            picker = Picker(conn, read_usage(conn, entities, agent_id), slots)
+            rows = claim_picked(conn, picker, queue_ids, limit, {
+                "agent_id": agent_id, "updated_at": now, "lease_expires_at": now + lease_seconds})
             self._events(conn, [{"item_id": r.id, "from_state": QUEUED, "to_state": CLAIMED,
                                  "actor": agent_id} for r in rows])
             return parsed(self, conn, rows, agent_id)

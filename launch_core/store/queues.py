@@ -98,6 +98,7 @@ class QueueOps(StoreBase):
         with self._write() as conn:
             conn.execute(update(queues).where(queues.c.id == current.id).values(
                 definition=definition.model_dump(mode="json"), updated_at=now))
+        self.forget_policies()
         return QueueRecord(current.id, definition, current.created_at, now)
 
     def delete_queue(self, entity: str, name: str, *, force: bool = False) -> int:
