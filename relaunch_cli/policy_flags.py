@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import typer
@@ -79,8 +80,9 @@ def _flag_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     message = first["msg"].removeprefix("Value error, ").splitlines()[0]
     field = str(first["loc"][0]) if first["loc"] else ""
-    for name, flag in FLAGS.items():  # a rule over two fields names both flags
-        message = message.replace(name, flag)
+    # A rule over two fields names both flags.
+    message = re.sub(r"\b(" + "|".join(sorted(FLAGS, key=len, reverse=True)) + r")\b",
+                     lambda match: FLAGS[match.group(1)], message)
     return f"{FLAGS[field]}: {message}" if field in FLAGS else message
 
 
