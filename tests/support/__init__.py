@@ -15,9 +15,6 @@ from typing import Any
 
 import pytest
 
-from launch_core.spec.models import QueueDefinition
-from launch_core.store import QueueRecord, QueueStore
-
 # The console script under test.
 RELAUNCH = str(Path(sys.executable).parent / "relaunch")
 
@@ -99,7 +96,3 @@ def serving(cmd: list[str], log_path: Path, probe: str, name: str, *,
                 proc.wait(timeout=20)
 
 
-def make_queue(store: QueueStore, name: str = "q", **fields: object) -> QueueRecord:
-    """Create a local-process queue in entity ``team`` (fields override)."""
-    data = {"entity": "team", "name": name, "resource": "local-process", **fields}
-    return store.create_queue(QueueDefinition.model_validate(data))

@@ -206,9 +206,9 @@ def test_a_stopped_deployed_agent_releases_its_jobs_at_once_and_each_ends_once(
         f"worker log: {(tmp_path / 'worker.log').read_text()[-3000:]})"), RELEASE_WAIT)
     print(f"\n{fault}: agent process ended after {seen['ended']:.1f} s, jobs released "
           f"after {seen['released']:.1f} s (lease {LEASE} s)")
-    # else the worker may kill it first; a SIGKILLed worker cannot: the agent stops
-    # (a SIGKILLed worker: the agent's parent watch and its guard's sweep race; either
-    # releases the jobs, once)
+    # Only a cancel or a SIGTERM to the agent itself is sure to be released by the
+    # agent; after a worker's fault, its parent watch and its guard's sweep race, and
+    # either releases the jobs, once.
     by_agent = fault in ("cancel", "sigterm-agent")
     for job in deployed.jobs:
         item = deployed.store.get_item(job)

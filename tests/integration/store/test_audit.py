@@ -10,7 +10,7 @@ from launch_core.spec.models import LaunchSpec
 from launch_core.store import QueueStore
 from launch_core.store.audit import audit_store
 from launch_core.store.schema import events
-from tests.support import make_queue
+from tests.support.store_helpers import make_queue
 
 
 def _claimed(store: QueueStore):  # type: ignore[no-untyped-def]
