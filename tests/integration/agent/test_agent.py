@@ -4,41 +4,16 @@ side tasks, release. Jobs run through the real pipeline (``direct_step``)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from typing import Any
 
 import pytest
 
-from launch_core.agent.agent import Agent, AgentFailed, StopSignal
-from launch_core.pipeline.pipeline import JobPipeline
+from launch_core.agent.agent import AgentFailed, StopSignal
 from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import QueueItem, QueueStore
+from tests.support.agent_runner import make_agent
 from tests.support.marker_jobs import Jobs
-
-LOG = logging.getLogger("relaunch.test.agent")
-
-
-def pipeline_runner(store: QueueStore, config: AgentConfig, agent: list[Agent],
-                    before: Any = None) -> Any:
-    """A run_job that runs the real pipeline for the agent in ``agent[0]``."""
-
-    async def run_job(item: QueueItem, resume: bool) -> str:
-        if before is not None:
-            await before(item)
-        pipeline = JobPipeline(store, config, agent[0].agent_id, LOG.info)
-        return await pipeline.run(item.id, claim_token=item.claim_token, resume=resume)
-
-    return run_job
-
-
-def make_agent(store: QueueStore, config: AgentConfig, **kwargs: Any) -> Agent:
-    holder: list[Agent] = []
-    before = kwargs.pop("before", None)
-    agent = Agent(store, config, "team", pipeline_runner(store, config, holder, before), LOG,
-                  **kwargs)
-    holder.append(agent)
-    return agent
 
 
 def test_an_agent_runs_every_queued_job_once_until_idle(
