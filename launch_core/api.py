@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.backends.checks import check_job_config, check_queue_config
+from launch_core.backends.demand import counting_resource, gpus_of
 from launch_core.errors import CodeTooLarge, InvalidInput
 from launch_core.pipeline.workspace import check_job_uri
 from launch_core.spec.agent_config import env_setting
@@ -185,6 +186,13 @@ def _for_queue(fields: dict[str, Any], queue: QueueDefinition) -> dict[str, Any]
     return fields
 
 
+def launch_gpus(prepared: PreparedLaunch) -> int:
+    """The GPUs one run of ``prepared`` takes, as its queue's resource counts them in
+    the rendered config (macros not yet filled count 0)."""
+    resource = counting_resource(prepared.queue.definition.resource)
+    return gpus_of(resource, prepared.resource_config)
+
+
 def launch(store: QueueStore, queue_name: str, fields: Mapping[str, Any], *,
            entity: str | None = None, code_dir: Path | None = None,
            max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
@@ -196,11 +204,14 @@ def launch(store: QueueStore, queue_name: str, fields: Mapping[str, Any], *,
 def enqueue(store: QueueStore, queue_name: str, request: LaunchRequest, *,
             max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
     """Validate and enqueue a launch request (see ``prepare_request``); one
-    transaction."""
+    transaction. The item records the GPUs its resource counts in the job's config
+    (``Resource.demand``), which quotas and agents' GPU slots count."""
     prepared = prepare_request(store, queue_name, request, max_code_bytes=max_code_bytes,
                                upload=True)
+    gpus = launch_gpus(prepared)
     try:
-        return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob)
+        return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob,
+                             gpus=gpus)
     except BaseException:
         from launch_core.storage.code_store import delete_code, is_stored_code
 

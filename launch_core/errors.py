@@ -61,6 +61,11 @@ class LostClaim(LaunchError):
         self.item_id = item_id
 
 
+class Unavailable(LaunchError):
+    """A service a launch needs (a resource's API) did not answer, or answered with a
+    5xx: perhaps only for a while. A queue may retry it (``--retry-on infra``)."""
+
+
 class MissingExtra(LaunchError):
     """A backend's optional dependencies are not installed."""
 

@@ -8,6 +8,7 @@ import typer
 
 from launch_core import api
 from launch_core.errors import LaunchError, NotFound
+from launch_core.spec.failure_class import last_retry
 from launch_core.store import QueueItem, QueueStore
 from relaunch_cli.common import EntityOption, JsonOption
 from relaunch_cli.output import ago, duration, item_json, print_json, table
@@ -56,6 +57,7 @@ def status(job_id: int, entity: str | None = typer.Option(
         data["waiting"] = _why_waiting(store, item, queue.entity, queue.name)
     if item.state in ("submitted", "running"):
         data["resource_status"] = _resource_status(store, item)
+    data["last_retry"] = last_retry(e.message for e in store.events_for(item.id))
     if as_json:
         print_json(data)
         return
@@ -64,6 +66,8 @@ def status(job_id: int, entity: str | None = typer.Option(
         if data[key] is not None:
             typer.echo(f"  {key}: {data[key]}")
     typer.echo(f"  enqueued {ago(item.enqueued_at)}, duration {duration(item)}")
+    if data["last_retry"]:
+        typer.echo(f"  {data['last_retry']}")
     if "waiting" in data:
         typer.echo(f"  waiting: {data['waiting']['summary']}")
     if data.get("resource_status"):

@@ -126,6 +126,7 @@ def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
     result: dict[str, Any] = {"queue": prepared.queue.name, "entity": prepared.queue.entity,
               "resource": prepared.queue.definition.resource,
               "resource_config": prepared.resource_config,
+              "gpus": api.launch_gpus(prepared),  # what quotas and GPU slots count
               "spec": spec_json(prepared.spec)}
     body = preview_request(prepared)
     if body is not None:  # with an example run id (the real one is set at enqueue)

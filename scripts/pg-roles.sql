@@ -185,6 +185,7 @@ DROP POLICY IF EXISTS submitter_enqueue ON items;
 CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
     WITH CHECK (state = 'queued' AND run_id ~ '^[a-z0-9]{12}$'
                 AND max_attempts BETWEEN 1 AND 3 AND submitter = current_user
+                AND gpus IS NOT NULL AND gpus >= 0
                 AND EXISTS (
         SELECT 1 FROM queues q
         WHERE q.id = queue_id AND relaunch_serves(q.entity)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from launch_core.agent.fallback import check_for_fallback
 from launch_core.agent.side_tasks import (
     Heartbeat,
     Listener,
@@ -183,8 +184,11 @@ class Agent:
         return claimed
 
     async def poll_once(self) -> int:
-        """Sweep expired leases, adopt orphaned runs, claim queued items; start each."""
+        """Sweep expired leases and items that waited too long (``max_pending``), adopt
+        orphaned runs, claim queued items; start each."""
         await asyncio.to_thread(self.store.sweep_expired)
+        await asyncio.to_thread(self.store.expire_pending, self.queue_ids,
+                                actor=self.agent_id, check=check_for_fallback)
         adopted = await asyncio.to_thread(self.store.adopt, self.agent_id, self.queue_ids,
                                           limit=self._free(), lease_seconds=self._lease)
         for item in adopted:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from launch_core.backends.container_gpus import device_request, parse_gpus, quota_gpus
 from launch_core.backends.logfile import read_log_file
 from launch_core.backends.resource import (
     JobContext,
@@ -20,6 +21,7 @@ from launch_core.backends.resource import (
 )
 from launch_core.errors import InvalidInput
 from launch_core.private_files import open_private, private_dir
+from launch_core.spec.failure_class import OOM
 from launch_core.spec.guardrails import ADMIN, KEPT, Finding, Guard, at_paths
 
 
@@ -36,7 +38,8 @@ class LocalContainerOptions(Options):
     memory: str | int | None = None
     memory_reservation: str | int | None = None
     memory_swap: str | int | None = None
-    gpus: int | Literal["all"] | None = None
+    # docker run's --gpus: a count (-1: all), "all", "count=N" or "device=ID[,ID...]"
+    gpus: int | str | None = None
     shm_size: str | int | None = None
     pids_limit: int | None = Field(default=None, ge=-1)  # -1: unlimited
     env: dict[str, Any] | list[str] = {}  # a mapping, or W&B's list of KEY=VALUE
@@ -58,6 +61,15 @@ class LocalContainerOptions(Options):
             if not _ENV_ENTRY.match(entry):
                 raise _refused(f"{entry[:40]!r} is not KEY=VALUE (a container gets "
                                "nothing from the agent's environment)")
+        return value
+
+    @field_validator("gpus")
+    @classmethod
+    def _check_gpus(cls, value: int | str | None) -> int | str | None:
+        try:
+            parse_gpus(value)
+        except ValueError as exc:
+            raise _refused(str(exc)) from None
         return value
 
     @field_validator("ulimit")
@@ -151,6 +163,11 @@ class LocalContainerResource(Resource):
     def guard_findings(self, config: Any) -> list[Finding]:
         return list(_find_guarded(config))
 
+    def demand(self, config: dict[str, Any]) -> dict[str, int]:
+        """The ``gpus`` option's count: ``n``, the devices named, 1 for ``all``
+        (``container_gpus``)."""
+        return {"gpus": quota_gpus(_normalise(config).get("gpus"))}
+
     def submit(self, job: JobContext) -> dict[str, Any]:
         import docker
 
@@ -159,9 +176,10 @@ class LocalContainerResource(Resource):
         existing = self.find(job.ref)
         if existing is not None:
             return existing
+        run = self._run_options(job)  # refused before anything is pulled
         self._ensure_image(job.image, job.pull_auth)
         try:
-            self._docker().containers.create(job.image, **self._run_options(job))
+            self._docker().containers.create(job.image, **run)
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: the name exists, another submit was first
                 raise
@@ -202,10 +220,12 @@ class LocalContainerResource(Resource):
             run["entrypoint"] = job.entry_point
         if options.cpus is not None:
             run["nano_cpus"] = int(options.cpus * 1e9)
-        if options.gpus is not None:
-            count = -1 if options.gpus in ("all", -1) else int(options.gpus)
-            run["device_requests"] = [docker.types.DeviceRequest(count=count,
-                                                                 capabilities=[["gpu"]])]
+        try:  # the agent's devices for the run, when it shares out GPUs
+            gpus = device_request(options.gpus, job.gpu_devices)
+        except ValueError as exc:
+            raise InvalidInput(f"local-container: option 'gpus': {exc}") from None
+        if gpus is not None:
+            run["device_requests"] = [docker.types.DeviceRequest(**gpus)]
         if ulimits := options.all_ulimits():
             run["ulimits"] = [docker.types.Ulimit(name=name, soft=soft, hard=hard)
                               for name, (soft, hard) in ulimits.items()]
@@ -239,8 +259,9 @@ class LocalContainerResource(Resource):
         code = int(state.get("ExitCode", 1))
         if code == 0:
             return RunStatus("finished", 0)
-        reason = "out of memory" if state.get("OOMKilled") else f"exit code {code}"
-        return RunStatus("failed", code, reason)
+        if state.get("OOMKilled"):
+            return RunStatus("failed", code, "out of memory", cause=OOM)
+        return RunStatus("failed", code, f"exit code {code}")
 
     def read_logs(self, handle: dict[str, Any], offset: int) -> tuple[str, int]:
         import docker

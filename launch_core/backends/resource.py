@@ -58,6 +58,9 @@ class JobContext:
     queue: str = ""
     entity: str = ""
     agent: str = ""
+    # The GPU devices the agent assigned to this run (``relaunch launch-agent --gpus``);
+    # None: the agent shares out no GPUs, the resource's own options decide.
+    gpu_devices: tuple[str, ...] | None = None
 
     @property
     def argv(self) -> list[str]:
@@ -76,6 +79,9 @@ class RunStatus:
     exit_code: int | None = None
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Why a failed run failed, when the resource knows: launch_core.spec.failure_class's
+    # OOM (killed for memory) or INFRA (e.g. its image pull backed off). Queues retry by it.
+    cause: str | None = None
 
     @property
     def done(self) -> bool:
@@ -148,6 +154,14 @@ class Resource(ABC):
         check_guardrails(self.guards, self.guard_findings, self.guard_view(config),
                          reference=MISSING if reference is None else self.guard_view(reference),
                          raw=raw, allowed=allowed, has_queue=queue is not None)
+
+    def demand(self, config: dict[str, Any]) -> dict[str, int]:
+        """What one run of the job takes from shared compute, counted from the final
+        rendered resource ``config``: ``{"gpus": n}``; relaunch's quotas and an
+        agent's GPU slots count its ``"gpus"``. Counts what is countable (a value
+        still templated counts 0), never raises, and reads only the config (no
+        extra's module), so it works where the resource's extra is not installed."""
+        return {"gpus": 0}
 
     def request(self, job: JobContext) -> dict[str, Any] | None:
         """The exact request ``submit`` sends for ``job`` (a manifest, an API body),

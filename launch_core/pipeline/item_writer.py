@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from launch_core.spec.failure_class import Failure
 from launch_core.store import Claim, QueueStore
 
 STORE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # about a minute of store outage is ridden out
@@ -28,6 +29,13 @@ class ItemWriter:
         """Record ``message`` as an event of the item."""
         return await self.retried(self.store.note, item_id, message, actor=self.actor,
                                   claim=claim)
+
+    async def fail(self, item_id: int, claim: Claim, stage: str, reason: str, *,
+                   failure: Failure | None = None, exit_code: int | None = None) -> Any:
+        """End the item ``failed`` (or, when its queue retries ``failure``, queued again:
+        see ``QueueStore.fail``); returns the item as written."""
+        return await self.retried(self.store.fail, item_id, stage, reason, actor=self.actor,
+                                  claim=claim, failure=failure, exit_code=exit_code)
 
     async def preempt(self, item_id: int, claim: Claim, reason: str) -> Any:
         """Record that the resource preempted the item's run."""

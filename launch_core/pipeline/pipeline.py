@@ -22,21 +22,25 @@ from launch_core.errors import (
     LaunchError,
     LostClaim,
     NotFound,
+    Unavailable,
 )
 from launch_core.masking import mask
 from launch_core.pipeline.build_stage import ImageBuild
 from launch_core.pipeline.item_writer import ItemWriter
 from launch_core.pipeline.records import Built, Launch, Resolved
-from launch_core.pipeline.run_context import job_context, run_macros
+from launch_core.pipeline.run_context import check_gpu_demand, job_context, run_macros
 from launch_core.pipeline.watch import RunWatch
 from launch_core.pipeline.workspace import run_dir
 from launch_core.spec.agent_config import AgentConfig
+from launch_core.spec.failure_class import Failure, infra_failure
 from launch_core.spec.resolve import resolve_both
 from launch_core.store import Claim, QueueStore
+from launch_core.store.retries import with_raised
 from launch_core.store.states import (
     CANCELLED,
     FAILED,
     LAUNCHED,
+    QUEUED,
     RUNNING,
     SUBMITTED,
     UNSUBMITTED,
@@ -149,8 +153,11 @@ class JobPipeline(ImageBuild, RunWatch):
         except Exception as exc:
             reason = mask(str(exc).strip().splitlines()[0] if str(exc).strip()
                           else type(exc).__name__)
-            await asyncio.to_thread(self._mark_failed, item_id, STAGES[stage], reason,
-                                    claim_token)
+            failure = infra_failure(reason) if isinstance(exc, Unavailable) else None
+            state = await asyncio.to_thread(self._mark_failed, item_id, STAGES[stage],
+                                            reason, claim_token, failure)
+            if state == QUEUED:  # its queue retries this failure: not failed
+                return state
             raise StageFailed(STAGES[stage], reason) from exc
         return await self._end(status, item_id)
 
@@ -176,12 +183,13 @@ class JobPipeline(ImageBuild, RunWatch):
         if self.config.secure_mode and spec.image and spec.entry_point:
             raise InvalidInput("secure_mode: entry point overrides of images are not allowed")
         macros = run_macros(item, queue, spec.image)
-        resolved, reference = resolve_both(queue.definition, spec, macros,
+        resolved, reference = resolve_both(queue.definition, with_raised(item), macros,
                                            env=dict(os.environ))
         builder = resolved.pop("builder", None) or {}
         if not isinstance(builder, dict):
             raise InvalidInput("builder: the queue's builder section must be a mapping")
         check_job_config(queue.definition, resolved, launch.resource, reference)
+        check_gpu_demand(item, launch.resource, resolved)  # before anything is built
         return Resolved(resolved, builder)
 
     async def submit(self, launch: Launch, resolved: Resolved | None, built: Built | None
@@ -223,18 +231,23 @@ class JobPipeline(ImageBuild, RunWatch):
         if renewal.lost:
             raise LostClaim(launch.item.id, self.actor, launch.claim.token)
 
-    def _mark_failed(self, item_id: int, stage: str, reason: str,
-                     claim_token: int | None) -> None:
+    def _mark_failed(self, item_id: int, stage: str, reason: str, claim_token: int | None,
+                     failure: Failure | None) -> str | None:
+        """Fail the item (or requeue it, if its queue retries ``failure``); the state
+        written, None when nothing was."""
         try:
             item = self.store.get_item(item_id)
             claim = Claim(self.actor, claim_token) if claim_token is not None else item.claim
-            self.store.fail(item_id, stage, reason, actor=self.actor, claim=claim)
+            return self.store.fail(item_id, stage, reason, actor=self.actor, claim=claim,
+                                   failure=failure).state
         except (IllegalTransition, NotFound, LostClaim):
-            pass  # already ended, gone, or another agent's now: nothing to record
+            return None  # already ended, gone, or another agent's now: nothing to record
 
     async def _end(self, status: RunStatus, item_id: int) -> str:
         if status.state == FAILED:
             item = await asyncio.to_thread(self.store.get_item, item_id)
+            if item.state == QUEUED:  # retried by its queue's policy (same run id)
+                return QUEUED
             raise StageFailed(item.stage or "run", item.reason or "failed")
         return status.state
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from launch_core.backends.demand import gpus_of
 from launch_core.backends.resource import JobContext, Resource
+from launch_core.errors import InvalidInput
 from launch_core.pipeline.workspace import job_env
 from launch_core.spec.macros import job_macros
 from launch_core.store import QueueItem, QueueRecord
@@ -34,4 +36,16 @@ def job_context(item: QueueItem, queue: QueueRecord, resource: Resource,
                     agent_basics=not resource.needs_image, wandb=wandb,
                     value_limit=resource.env_value_limit),
         config=config, run_dir=run_dir, workdir=workdir, image=image, pull_auth=pull_auth,
-        resume_count=item.resume_count, queue=queue.name, entity=queue.entity, agent=agent)
+        resume_count=item.resume_count, queue=queue.name, entity=queue.entity, agent=agent,
+        gpu_devices=None if item.devices is None else tuple(str(d) for d in item.devices))
+
+
+def check_gpu_demand(item: QueueItem, resource: Resource, config: dict[str, Any]) -> None:
+    """Raise InvalidInput when the final ``config`` asks for more GPUs than ``item``
+    was enqueued counting (its ``gpus``, which quotas and GPU slots count): a row
+    written past ``relaunch launch`` runs with no more than it was counted for."""
+    if item.gpus is None:  # enqueued before GPUs were counted (migration 0004)
+        return
+    asked = gpus_of(resource, config)
+    if asked > item.gpus:
+        raise InvalidInput(f"asks for {asked} GPUs but was enqueued counting {item.gpus}")

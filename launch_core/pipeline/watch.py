@@ -1,5 +1,7 @@
 """Watching a run until it ends and recording its end: the pipeline's last stage
-(its writes go through the pipeline's ItemWriter, see item_writer.py)."""
+(its writes go through the pipeline's ItemWriter, see item_writer.py). A run past its
+queue's ``max_runtime`` is cancelled and fails; a failed run may be retried by its
+queue's policy (``QueueStore.fail``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from launch_core.pipeline.records import Launch
 from launch_core.pipeline.workspace import run_dir
 from launch_core.private_files import seal_files
 from launch_core.spec.agent_config import AgentConfig
-from launch_core.store import QueueStore
+from launch_core.spec.failure_class import run_failure
+from launch_core.spec.policy import format_duration
+from launch_core.store import QueueItem, QueueStore
 from launch_core.store.states import CANCELLED, FAILED, FINISHED
 
 CANCEL_CHECK_SECONDS = 1.0  # how often a running job's item is read (cancel, holder)
@@ -53,7 +57,10 @@ class RunWatch:
                     await self._note(launch, f"{RESOURCE_NOTE}{shown}")
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + CANCEL_CHECK_SECONDS
-                if await self._cancel_requested(launch):
+                current = await self._current(launch)
+                if current is not None and self._overran(launch, current):
+                    return await self._stop_overrun(launch, handle)
+                if current is not None and current.cancel_requested:
                     await asyncio.to_thread(resource.cancel, handle,
                                             self.config.stopped_run_timeout)
                     await self.writer.transition(item.id, CANCELLED, launch.claim,
@@ -73,15 +80,37 @@ class RunWatch:
         await asyncio.to_thread(seal_files, run_dir(item.run_id))
         return status
 
-    async def _cancel_requested(self, launch: Launch) -> bool:
+    async def _current(self, launch: Launch) -> QueueItem | None:
+        """The item as it stands (None while the store is unreachable). Raises
+        LostClaim when another claim holds it now."""
         try:
             current = await asyncio.to_thread(self.store.get_item, launch.item.id)
         except Exception as exc:  # store unreachable for now: look again later
             self.log(f"could not read job {launch.item.id}: {type(exc).__name__}")
-            return False
+            return None
         if current.claim != launch.claim:
             raise LostClaim(launch.item.id, self.actor, launch.claim.token)
-        return current.cancel_requested
+        return current
+
+    def _overran(self, launch: Launch, current: QueueItem) -> bool:
+        """Whether the run has gone on longer than its queue's ``max_runtime`` since it
+        started (``started_at`` survives re-adoption, so agent restarts do not reset it)."""
+        limit = launch.queue.definition.policy.max_runtime
+        return limit is not None and current.started_at is not None \
+            and self.store.clock() - current.started_at > limit
+
+    async def _stop_overrun(self, launch: Launch, handle: dict[str, Any]) -> RunStatus:
+        """Cancel a run past its queue's max_runtime and end its item failed (not
+        retried)."""
+        resource, item = launch.resource, launch.item
+        limit = launch.queue.definition.policy.max_runtime or 0.0
+        reason = f"max runtime {format_duration(limit)} exceeded"
+        await asyncio.to_thread(resource.cancel, handle, self.config.stopped_run_timeout)
+        await self.writer.fail(item.id, launch.claim, "run", reason)
+        await asyncio.to_thread(resource.cleanup, handle)
+        await asyncio.to_thread(seal_files, run_dir(item.run_id))
+        self.log(f"job {item.id} cancelled: {reason}")
+        return RunStatus(FAILED, None, reason)
 
     async def _record_end(self, launch: Launch, status: RunStatus) -> None:
         item_id, claim = launch.item.id, launch.claim
@@ -90,9 +119,10 @@ class RunWatch:
         elif status.state == FINISHED:
             await self.writer.transition(item_id, FINISHED, claim, exit_code=status.exit_code)
         else:
-            await self.writer.transition(item_id, FAILED, claim, exit_code=status.exit_code,
-                                         stage="run", reason=status.message,
-                                         message=f"run: {status.message}")
+            await self.writer.fail(item_id, claim, "run", status.message,
+                                   exit_code=status.exit_code,
+                                   failure=run_failure(status.exit_code, status.cause,
+                                                       status.message))
 
     async def _note(self, launch: Launch, message: str) -> None:
         await self.writer.note(launch.item.id, message, launch.claim)

@@ -4,6 +4,7 @@ from launch_core.store.agents import AgentOps
 from launch_core.store.blobs import BlobOps
 from launch_core.store.claims import ClaimOps
 from launch_core.store.items import ItemOps
+from launch_core.store.pending import PendingOps
 from launch_core.store.queues import QueueOps
 from launch_core.store.quotas import QuotaOps
 from launch_core.store.records import (
@@ -17,8 +18,9 @@ from launch_core.store.records import (
 )
 
 
-class QueueStore(QueueOps, ItemOps, ClaimOps, QuotaOps, AgentOps, BlobOps):
-    """Queues, items, claims, quotas, agents and code blobs, on SQLite or PostgreSQL.
+class QueueStore(QueueOps, ItemOps, ClaimOps, PendingOps, QuotaOps, AgentOps, BlobOps):
+    """Queues, items, claims, waiting bounds, quotas, agents and code blobs, on SQLite
+    or PostgreSQL.
 
     ``QueueStore()`` opens the embedded SQLite file (or RELAUNCH_DATABASE_URL) and
     applies pending migrations.

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, literal_column, select, text, 
 from launch_core.errors import IllegalTransition
 from launch_core.store.base import StoreBase
 from launch_core.store.records import Claim, QueueItem, RenewResult, SweepResult
+from launch_core.store.retries import retry_infra
 from launch_core.store.scheduled_claim import (
     GpuSlots,
     Picker,
@@ -65,7 +66,7 @@ WITH head AS (
 ), claimed AS (
     UPDATE items
     SET state = 'claimed', agent_id = :agent, claim_token = items.claim_token + 1,
-        updated_at = :now, lease_expires_at = :lease
+        updated_at = :now, lease_expires_at = :lease, devices = NULL
     FROM head WHERE items.id = head.id
     RETURNING items.*
 ), logged AS (
@@ -109,7 +110,7 @@ class ClaimOps(StoreBase):
                                        .where(items.c.id.in_(head.scalar_subquery()))
                                        .values(state=CLAIMED, agent_id=agent_id,
                                                claim_token=items.c.claim_token + 1,
-                                               updated_at=now,
+                                               updated_at=now, devices=None,
                                                lease_expires_at=now + lease_seconds)
                                        .returning(*items.c)).all(), key=_claim_order)
             self._events(conn, [{"item_id": r.id, "from_state": QUEUED, "to_state": CLAIMED,
@@ -240,7 +241,8 @@ class ClaimOps(StoreBase):
                          ) -> QueueItem:
         """An unsubmitted item goes back to ``queued`` with attempts+1 unless not
         ``counted`` (``failed`` after max_attempts, ``cancelled`` if a cancel was
-        requested)."""
+        requested). Out of attempts, a queue that retries ``infra`` failures requeues
+        it with its attempts reset instead, while it has retries left."""
         base: dict[str, Any] = {"agent_id": None, "lease_expires_at": None, "updated_at": now}
         if item.cancel_requested:
             return self._move(conn, item, CANCELLED, actor, why,
@@ -248,6 +250,10 @@ class ClaimOps(StoreBase):
         if not counted:
             return self._move(conn, item, QUEUED, actor, why, base, claim)
         if item.attempts + 1 >= item.max_attempts:
+            again = retry_infra(self, conn, item, f"not launched after {item.attempts + 1} "
+                                f"attempts; last: {why}", actor, claim)
+            if again is not None:
+                return again
             return self._move(conn, item, FAILED, actor, why, {
                 **base, "attempts": item.attempts + 1, "finished_at": now, "stage": "agent",
                 "reason": f"not launched after {item.attempts + 1} attempts; last: {why}"},

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, tuple_, update
 
 from launch_core.errors import Conflict, IllegalTransition, InvalidInput
+from launch_core.spec.failure_class import PREEMPTED, PREEMPTION, Failure
 from launch_core.spec.models import PRIORITY_RANK, LaunchSpec
 from launch_core.store.blobs import BlobOps
 from launch_core.store.records import Claim, ItemEvent, QueueItem, QueueRecord
+from launch_core.store.retries import queue_definition, retry
 from launch_core.store.schema import events, items, queues
 from launch_core.store.states import (
     ACTIVE,
@@ -122,30 +124,55 @@ class ItemOps(BlobOps):
         return values
 
     def fail(self, item_id: int, stage: str, reason: str, *, actor: str,
-             claim: Claim | None = None) -> QueueItem:
-        """Mark an item ``failed`` at ``stage`` (agent, build, run) with a one-line reason.
+             claim: Claim | None = None, failure: Failure | None = None,
+             exit_code: int | None = None) -> QueueItem:
+        """Mark an item ``failed`` at ``stage`` (agent, build, run) with a one-line reason,
+        and ``exit_code`` when its run ended with one: the one place runs end failed.
 
-        Raises InvalidInput for another stage, LostClaim as ``transition`` does.
+        With ``failure`` (what failed, see launch_core.spec.failure_class) that the
+        queue's policy retries and retries left, the item goes back to ``queued``
+        instead (launch_core.store.retries). Raises InvalidInput for another stage,
+        LostClaim and IllegalTransition as ``transition`` does.
         """
         if stage not in STAGES:
             raise InvalidInput(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
         reason = reason.strip().splitlines()[0][:500] if reason.strip() else "failed"
-        return self.transition(item_id, FAILED, actor=actor, message=f"{stage}: {reason}",
-                               claim=claim, stage=stage, reason=reason)
+        with self._write() as conn:
+            current = self._get(conn, item_id, lock=True)
+            self._check_holds(current, claim)
+            check_transition(item_id, current.state, FAILED)
+            if failure is not None:
+                again = retry(self, conn, current, failure, actor, claim)
+                if again is not None:
+                    return again
+            values = {**self._side_effects(current, FAILED), "stage": stage,
+                      "reason": reason, "exit_code": exit_code}
+            return self._move(conn, current, FAILED, actor, f"{stage}: {reason}", values,
+                              claim)
 
     def preempt(self, item_id: int, *, actor: str, reason: str = "preempted",
                 claim: Claim | None = None) -> QueueItem:
         """Send a launched item back to the queue with resume_count+1 (failed past 5).
+        With ``preempted`` in its queue's ``retry_on``, the queue's ``retry`` is the
+        budget instead, and each requeue counts a retry.
 
         Raises LostClaim when ``claim`` no longer holds the item."""
         with self._write() as conn:
-            item = self._get(conn, item_id)
+            item = self._get(conn, item_id, lock=True)
             self._check_holds(item, claim)
             if item.state not in LAUNCHED:
                 raise IllegalTransition(item_id, item.state, QUEUED)
             if item.cancel_requested:  # the user asked to stop it: do not run it again
                 return self._move(conn, item, CANCELLED, actor, f"{reason}; cancel requested",
                                   self._side_effects(item, CANCELLED), claim)
+            policy = queue_definition(conn, item.queue_id).policy
+            if PREEMPTED in policy.retry_on:
+                again = retry(self, conn, item, PREEMPTION, actor, claim)
+                if again is not None:
+                    return again
+                values = {**self._side_effects(item, FAILED), "stage": "run",
+                          "reason": f"preempted after {item.retries} retries"}
+                return self._move(conn, item, FAILED, actor, reason, values, claim)
             if item.resume_count >= MAX_RESUMES:
                 values = {**self._side_effects(item, FAILED), "stage": "run",
                           "reason": f"preempted more than {MAX_RESUMES} times"}

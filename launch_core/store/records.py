@@ -61,7 +61,7 @@ class QueueItem:
     updated_at: float
     submitter: str = ""
     project: str = ""
-    gpus: int = 0
+    gpus: int | None = 0  # None: enqueued before GPUs were counted
     devices: list[str] | None = None
     retries: int = 0
     raised: dict[str, Any] | None = None

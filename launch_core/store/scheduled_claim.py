@@ -20,7 +20,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, literal_column, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
 from launch_core.spec.policy import QueuePolicy
 from launch_core.store.records import QueueItem
@@ -158,7 +167,7 @@ def read_usage(conn: Connection, entities: Iterable[str], agent_id: str | None =
                           .where(items.c.queue_id.in_(list(usage.entity_of)),
                                  items.c.state.in_(list(ACTIVE))))
     for row in active:
-        usage.add(row.queue_id, row.submitter, row.project, row.gpus)
+        usage.add(row.queue_id, row.submitter, row.project, row.gpus or 0)
         if agent_id is not None and row.agent_id == agent_id and row.devices:
             usage.devices_in_use.update(str(d) for d in row.devices)
     return usage
@@ -243,7 +252,7 @@ class Picker:
         limits = [n for n in (usage.gpus_left(entity), self._slot_limit(queue_id))
                   if n is not None]
         if limits:
-            query = query.where(items.c.gpus <= min(limits))
+            query = query.where(func.coalesce(items.c.gpus, 0) <= min(limits))
         share = usage.policies[queue_id].fair_share
         if share == "none":
             return self._first_allowed(query, queue_id, 0)
@@ -274,10 +283,10 @@ class Picker:
             page = query if after is None else query.where(after)
             rows = self.conn.execute(page.limit(_PAGE)).all()
             for row in rows:
-                if self.usage.quota_block(entity, row.submitter, row.project,
-                                          row.gpus) is None:
+                gpus = row.gpus or 0
+                if self.usage.quota_block(entity, row.submitter, row.project, gpus) is None:
                     return _Candidate(row.id, queue_id, row.priority, level, row.enqueued_at,
-                                      row.submitter, row.project, row.gpus)
+                                      row.submitter, row.project, gpus)
             if len(rows) < _PAGE:
                 return None
             last = rows[-1]
@@ -317,7 +326,7 @@ def waiting_reasons(conn: Connection, item: QueueItem, entity: str, *,
     policy = usage.policies.get(item.queue_id, QueuePolicy())
     if usage.at_cap(item.queue_id):
         reasons.append(f"queue at max-running {policy.max_running}")
-    block = usage.quota_block(entity, item.submitter, item.project, item.gpus)
+    block = usage.quota_block(entity, item.submitter, item.project, item.gpus or 0)
     if block is not None:
         reasons.append(block)
     group = usage.group(item.queue_id, item.submitter, item.project)
@@ -355,6 +364,7 @@ def _gpu_wait(conn: Connection, item: QueueItem, entity: str) -> list[str]:
         free = len([d for d in row.gpus if str(d) not in used])
         if best is None or free > best[0]:
             best = (free, row.id)
-    if best is None or best[0] >= item.gpus:
+    needs = item.gpus or 0
+    if best is None or best[0] >= needs:
         return []
-    return [f"needs {item.gpus} GPUs, agent {best[1]} has {best[0]} free"]
+    return [f"needs {needs} GPUs, agent {best[1]} has {best[0]} free"]

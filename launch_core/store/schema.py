@@ -66,7 +66,7 @@ items = Table(
     # the template values a retry raised (over the spec's own; the spec never changes).
     Column("submitter", String(128), nullable=False, server_default=""),
     Column("project", String(128), nullable=False, server_default=""),
-    Column("gpus", Integer, nullable=False, server_default="0"),
+    Column("gpus", Integer),  # NULL: enqueued before migration 0004, not counted
     Column("devices", JSON),
     Column("retries", Integer, nullable=False, server_default="0"),
     Column("raised", JSON),

@@ -14,10 +14,12 @@ ACTIVE = UNSUBMITTED + LAUNCHED
 TERMINAL = (FINISHED, FAILED, CANCELLED)
 STAGES = ("agent", "build", "run")
 
-# Going back to queued is a lease expiry or release (before submission) or a
-# preemption (after it); both are recorded in the events table with a message.
+# Going back to queued is a lease expiry or release (before submission), a
+# preemption or a retry (after it); each is recorded in the events table with a
+# message. Queued to failed: a job that waited past its queue's max_pending, or whose
+# stored spec does not parse.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    QUEUED: frozenset({CLAIMED, CANCELLED}),
+    QUEUED: frozenset({CLAIMED, CANCELLED, FAILED}),
     CLAIMED: frozenset({BUILDING, SUBMITTED, QUEUED, FAILED, CANCELLED}),
     BUILDING: frozenset({SUBMITTED, QUEUED, FAILED, CANCELLED}),
     SUBMITTED: frozenset({RUNNING, FINISHED, FAILED, CANCELLED, QUEUED}),

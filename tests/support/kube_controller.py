@@ -8,11 +8,15 @@ emulator's objects (on the emulator's own loop) and:
   image can neither be found nor pulled;
 - runs each schedulable pod's container on the local Docker daemon with
   ``--network none`` (its command, args and env), and moves the pod to Running, then
-  Succeeded or Failed with the container's exit code (``OOMKilled`` kept);
+  Succeeded or Failed with the container's exit code (``OOMKilled`` kept: the
+  container's ``limits.memory`` is its Docker memory limit);
 - evicts on request (``DisruptionTarget`` condition, as the scheduler's preemption
   does); writes the owner's status the way its controller would (Job conditions,
   Kubeflow conditions, Volcano phase, JobSet conditions);
-- removes the pods and containers of a deleted owner.
+- removes the pods and containers of a deleted owner;
+- honours ``spec.suspend`` as Kubernetes's Job controller does (Kueue's admission and
+  eviction): no pods while suspended, a running owner's pods deleted on suspend, the
+  ``Suspended`` condition True, then False (``JobResumed``) with new pods on resume.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class JobController:
         self._owners: dict[tuple[Any, str, str], list[str]] = {}  # owner -> its pod names
         self._containers: dict[tuple[str, str], str] = {}  # (namespace, pod) -> container id
         self._evict: set[str] = set()
+        self._suspended: set[tuple[Any, str, str]] = set()  # owners suspended once
         self.errors: list[str] = []
 
     async def run(self) -> None:
@@ -68,6 +73,9 @@ class JobController:
             for pod in self._owners.pop(key, []):
                 self._delete_pod(namespace, pod)
             return
+        if (obj.raw.get("spec") or {}).get("suspend") is True:
+            self._suspend(key, obj)
+            return
         if key not in self._owners:
             self._owners[key] = [self._create_pod(namespace, name, template)
                                  for template in _templates(obj.raw.get("spec"))]
@@ -75,7 +83,18 @@ class JobController:
                   for pod in self._owners[key]]
         outcome = "Failed" if "Failed" in phases else \
             "Succeeded" if phases and all(p == "Succeeded" for p in phases) else None
-        obj.patch({"status": _owner_status(obj.raw, phases, outcome)})
+        status = _owner_status(obj.raw, phases, outcome)
+        if key in self._suspended:
+            status["conditions"] = [_suspended_condition(False), *status.get("conditions", [])]
+        obj.patch({"status": status})
+
+    def _suspend(self, key: tuple[Any, str, str], obj: Any) -> None:
+        """A suspended owner: its pods deleted (none made), ``Suspended`` True; on
+        resume ``_step_owner`` makes its pods again."""
+        for pod in self._owners.pop(key, []):
+            self._delete_pod(key[1], pod)
+        self._suspended.add(key)
+        obj.patch({"status": {"active": 0, "conditions": [_suspended_condition(True)]}})
 
     def _create_pod(self, namespace: str, owner: str, template: dict[str, Any]) -> str:
         name = f"{owner}-{secrets.token_hex(3)}"
@@ -158,9 +177,13 @@ class JobController:
             self.docker.images.get(image)
         except Exception:
             self.docker.images.pull(image)
+        memory = _memory_bytes(((spec.get("resources") or {}).get("limits") or {})
+                               .get("memory"))
+        limits = {"mem_limit": memory, "memswap_limit": memory} if memory else {}
         container = self.docker.containers.run(
             image, command=spec.get("args"), entrypoint=spec.get("command"), environment=env,
-            network_mode="none", detach=True, labels={"relaunch.kube-double": self.token})
+            network_mode="none", detach=True, labels={"relaunch.kube-double": self.token},
+            **limits)
         return str(container.id)
 
     def _container_status(self, namespace: str, name: str, spec: dict[str, Any]
@@ -202,6 +225,21 @@ class JobController:
                 container.remove(force=True)
 
 
+_MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def _memory_bytes(quantity: Any) -> int | None:
+    """A container's ``limits.memory`` (``"64Mi"``, ``"1G"``, bytes) in bytes: the
+    container's memory cgroup limit, so a run past it is OOMKilled as on a node."""
+    if quantity is None:
+        return None
+    text = str(quantity).strip()
+    for unit, size in _MEMORY_UNITS.items():
+        if text.endswith(unit) and text[:-len(unit)].isdecimal():
+            return int(text[:-len(unit)]) * size
+    return int(text) if text.isdecimal() else None
+
+
 def _templates(node: Any) -> list[dict[str, Any]]:
     """Pod templates under ``node`` (a ``template`` whose ``spec`` has containers)."""
     found: list[dict[str, Any]] = []
@@ -215,6 +253,13 @@ def _templates(node: Any) -> list[dict[str, Any]]:
         for value in node:
             found += _templates(value)
     return found
+
+
+def _suspended_condition(suspended: bool) -> dict[str, str]:
+    reason, message = ("JobSuspended", "Job suspended") if suspended else \
+        ("JobResumed", "Job resumed")
+    return {"type": "Suspended", "status": str(suspended), "reason": reason,
+            "message": message}
 
 
 def _owner_status(owner: dict[str, Any], phases: list[str], outcome: str | None

@@ -10,7 +10,7 @@ served from the pod's container; objects have no resourceVersion and a create
 answers 200 (the product relies on neither).
 
 Everything runs on one event loop in a thread; the test reads the state through
-the thread-safe helpers (``objects``, ``deletes``, ``evict``).
+the thread-safe helpers (``objects``, ``deletes``, ``evict``, ``set_suspend``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -142,6 +143,16 @@ class KubeDouble:
     def evict(self, job: str) -> None:
         """Evict the running pods of ``job`` (DisruptionTarget, as preemption does)."""
         self.call(self.controller.evict, job)
+
+    def set_suspend(self, namespace: str, job: str, suspend: bool) -> None:
+        """Suspend or resume the batch Job ``job`` as Kueue does: a merge patch of its
+        ``spec.suspend`` through the API (the controller then deletes or makes pods)."""
+        request = urllib.request.Request(
+            f"{self.url}/apis/batch/v1/namespaces/{namespace}/jobs/{job}", method="PATCH",
+            data=json.dumps({"spec": {"suspend": suspend}}).encode(),
+            headers={"Content-Type": "application/merge-patch+json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200, answer.status
 
     def runs(self, job: str) -> list[dict[str, str]]:
         """The environment of each container started for ``job``'s pods."""

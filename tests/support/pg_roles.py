@@ -91,10 +91,10 @@ class RoleSetup:
 
 
 # The items columns a test's raw INSERT names (as a submitter's SQL would write them).
-# The columns a submitter's own INSERT names; the last, submitter, must be its role
-# (the VALUES give it as current_user).
+# The columns a submitter's own INSERT names; submitter must be its role (the VALUES
+# give it as current_user) and gpus a count (the VALUES give 0).
 ITEM_COLUMNS = ("queue_id, state, priority, enqueued_at, run_id, spec, max_attempts, "
-                "updated_at, submitter")
+                "updated_at, submitter, gpus")
 
 
 def roles_with_cpu_queues(admin_url: str, *, script_twice: bool = False

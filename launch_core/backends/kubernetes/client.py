@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from launch_core.errors import InvalidInput, LaunchError
+from launch_core.errors import InvalidInput, LaunchError, Unavailable
 
 T = TypeVar("T")
 
@@ -209,7 +209,7 @@ class KubernetesApiError(LaunchError):
     """The cluster refused or failed a request (one line: object, status, message)."""
 
 
-class KubernetesUnreachable(KubernetesApiError):
+class KubernetesUnreachable(KubernetesApiError, Unavailable):
     """The API server did not answer, or answered 5xx: perhaps only for a while."""
 
 

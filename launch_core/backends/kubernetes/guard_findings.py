@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from launch_core.backends.kubernetes import kueue
 from launch_core.backends.kubernetes.manifest import CONTAINER_ANNOTATION
 from launch_core.spec.guardrails import ADMIN, ALLOWABLE, Finding, Guard, JsonPath, at_paths
 
@@ -81,6 +82,10 @@ GUARDS: dict[str, Guard] = {
     "nodeName": Guard("the node the pod runs on"),
     "tolerations": Guard("a toleration of every taint (operator Exists without a key)"),
     "priorityClassName": Guard("a system priority class"),
+    # Admin-only: Kueue's admission (which LocalQueue, its other labels, suspension).
+    "localQueue": Guard(f"the Kueue LocalQueue (label {kueue.QUEUE_LABEL})"),
+    "kueue": Guard("a Kueue label or annotation (priority class, limits...)"),
+    "suspend": Guard("the suspend flag (Kueue admits a run by clearing it)"),
 }
 
 CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
@@ -143,7 +148,7 @@ def _field(key: str, value: Any, path: JsonPath) -> Iterator[Finding]:
     elif key in ("serviceAccountName", "serviceAccount"):
         if value is not None and value != "":
             yield Finding("serviceAccountName", path, value)
-    elif key == "automountServiceAccountToken":
+    elif key in ("automountServiceAccountToken", "suspend"):
         if value is not None:
             yield Finding(key, path, value)
     elif key == "namespace" and path[-2:-1] == ("metadata",):
@@ -188,8 +193,10 @@ def _security(key: str, value: Any, path: JsonPath) -> Iterator[Finding]:
     elif key == "priorityClassName" and isinstance(value, str):
         if value.startswith("system-") or "${" in value:
             yield Finding("priorityClassName", path, value)
-    elif key == "annotations" and isinstance(value, dict):
-        yield from _annotations(value, path)
+    elif key in ("annotations", "labels") and isinstance(value, dict):
+        yield from _kueue_keys(value, path)
+        if key == "annotations":
+            yield from _annotations(value, path)
 
 
 def _mounts(pod: dict[str, Any], path: JsonPath) -> Iterator[Finding]:
@@ -245,6 +252,15 @@ def _capabilities(added: Any, path: JsonPath) -> Iterator[Finding]:
     for index, name in enumerate(added):
         if str(name).upper().removeprefix("CAP_") not in SAFE_CAPABILITIES:
             yield Finding("capabilities", (*path, index), name)
+
+
+def _kueue_keys(marks: dict[str, Any], path: JsonPath) -> Iterator[Finding]:
+    """Kueue's labels or annotations (any object's: Kueue also manages plain pods)."""
+    for key, value in marks.items():
+        if key == kueue.QUEUE_LABEL:
+            yield Finding("localQueue", (*path, key), value)
+        elif kueue.is_kueue_key(str(key)):
+            yield Finding("kueue", (*path, key), value)
 
 
 def _annotations(annotations: dict[str, Any], path: JsonPath) -> Iterator[Finding]:

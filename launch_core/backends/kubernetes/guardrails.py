@@ -17,8 +17,9 @@ The guards and where a config sets them are in ``kube_guard_findings``:
   the ``relaunch/container`` annotation), credentials (``secret``, ``projected`` and
   ``csi`` volumes and their mounts, any Secret reference, ``envFrom``,
   ``imagePullSecrets``, the service account, ``automountServiceAccountToken``, which
-  a job may only turn off) and nodes (``nodeName``, a toleration of every taint, a
-  ``system-*`` priority class).
+  a job may only turn off), nodes (``nodeName``, a toleration of every taint, a
+  ``system-*`` priority class) and Kueue's admission (the LocalQueue label
+  ``kueue.x-k8s.io/queue-name``, any other Kueue label or annotation, ``suspend``).
 
 ``check_kind``: a queue runs a ``batch/v1`` Job or a workload kind whose end
 ``kube_status.STATUS_MAPPINGS`` reads, never a DaemonSet, a Deployment or an unknown

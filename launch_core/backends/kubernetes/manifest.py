@@ -10,7 +10,9 @@ and W&B Launch's defaults where the manifest is silent.
   each PyTorchJob replica's, each Volcano task's, each JobSet replicated job's), the
   container named by the annotation ``relaunch/container``, else the first, gets the
   job's image, entry point (command), args and environment;
-- with registry credentials, each pod template names the run's pull secret.
+- with registry credentials, each pod template names the run's pull secret;
+- a manifest labelled ``kueue.x-k8s.io/queue-name`` is created suspended, for Kueue
+  to admit (``kueue``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from launch_core.backends.kubernetes import kueue
 from launch_core.backends.resource import JobContext, RunRef
 from launch_core.errors import InvalidInput
 
@@ -89,6 +92,7 @@ def build_manifest(job: JobContext, base: dict[str, Any], namespace: str) -> dic
             spec.setdefault(key, value)
         spec.setdefault("template", {}).setdefault("spec", {}).setdefault("containers", [{}])
         spec["template"]["spec"].setdefault("restartPolicy", "Never")
+    kueue.suspend_on_create(manifest)
     templates = pod_templates(spec, "spec")
     if not templates:
         raise InvalidInput("kubernetes: spec: no pod template (a 'template' whose 'spec' "

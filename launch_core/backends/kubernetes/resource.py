@@ -26,6 +26,7 @@ from launch_core.backends.kubernetes.client import (
     resolve_namespace,
     run_session,
 )
+from launch_core.backends.kubernetes.demand import manifest_gpus
 from launch_core.backends.kubernetes.manifest import (
     CONTAINER_ANNOTATION,
     RUN_LABEL,
@@ -100,6 +101,10 @@ class KubernetesResource(Resource):
 
     def guard_view(self, config: dict[str, Any]) -> dict[str, Any]:
         return kube_guardrails.guard_view(config)
+
+    def demand(self, config: dict[str, Any]) -> dict[str, int]:
+        """The GPUs of every pod the manifest makes (``kubernetes.demand``)."""
+        return {"gpus": manifest_gpus(config)}
 
     def guard_findings(self, config: Any) -> list[Finding]:
         return list(kube_guardrails.find_guarded(config))

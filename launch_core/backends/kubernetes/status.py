@@ -5,11 +5,15 @@ a PyTorchJob's, a Volcano Job's phase, a JobSet's conditions); its pods say why:
 
 - a pod with a ``DisruptionTarget`` condition, or evicted, makes a failed run
   ``preempted`` (the item is requeued with the same run id);
-- a failed run's message is its container's reason (``OOMKilled``) or exit code;
+- a failed run's message is its container's reason (``OOMKilled``: cause OOM) or exit
+  code;
 - a container that cannot start (``ImagePullBackOff``, ``InvalidImageName``...) fails
   the run at once: the object would wait forever;
 - a pending pod's reason is a running run's message ("waiting: 0/3 nodes have
-  nvidia.com/gpu").
+  nvidia.com/gpu");
+- a suspended object (``spec.suspend``: Kueue has not admitted it yet, or evicted it)
+  is running and waiting, whatever its pods say: Kueue resumes it under its own name,
+  so it is never reported preempted (``kueue``).
 
 Adding a kind: one entry in ``STATUS_MAPPINGS`` keyed by (API group, kind), naming
 the condition types (or, with ``phase_path``, the phases) that mean finished and
@@ -21,11 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from launch_core.backends.kubernetes import kueue
 from launch_core.backends.resource import RunStatus
+from launch_core.spec.failure_class import INFRA, OOM
 
 # A container waiting for one of these never starts without a change to the run.
 FATAL_WAITING = ("ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError")
+# Of those, an image pull that failed: perhaps the registry only for a while (infra).
+PULL_FAILED = ("ImagePullBackOff",)
+OOM_KILLED = "OOMKilled"  # a container's terminated reason when it was killed for memory
 
 
 @dataclass(frozen=True)
@@ -86,19 +95,23 @@ def run_status(obj: dict[str, Any], pods: list[dict[str, Any]], container: str |
     state, reason = mapping_for(obj.get("apiVersion", ""), obj.get("kind", "")).outcome(obj)
     if state == "finished":
         return RunStatus("finished", 0)
+    if state is None and kueue.is_suspended(obj):
+        return RunStatus("running", message=kueue.suspended_message(obj))
     live = [pod for pod in pods if _phase(pod) in ("Pending", "Running", "")]
     disrupted = [d for d in map(_disruption, pods) if d]
     if disrupted and (state == "failed" or not live):
         return RunStatus("preempted", None, disrupted[-1])
     ended = [e for e in (_ended(pod, container) for pod in pods) if e]
     if state == "failed":
-        code, message = ended[-1] if ended else (None, reason or "failed")
-        return RunStatus("failed", code, message)
+        code, message, cause = ended[-1] if ended else (None, reason or "failed", None)
+        return RunStatus("failed", code, message, cause=cause)
     for pod in live:
         waiting = _waiting(pod, container)
         if waiting and waiting[0] in FATAL_WAITING:
-            return RunStatus("failed", None, f"{waiting[0]}: {waiting[1]}".rstrip(": "))
-    return RunStatus("running", message=_pending_reason(live[-1]) if live else "")
+            return RunStatus("failed", None, f"{waiting[0]}: {waiting[1]}".rstrip(": "),
+                             cause=INFRA if waiting[0] in PULL_FAILED else None)
+    pending = _pending_reason(live[-1]) if live else ""
+    return RunStatus("running", message=pending or kueue.admitted_message(obj))
 
 
 def _phase(pod: dict[str, Any]) -> str:
@@ -124,8 +137,10 @@ def _container_status(pod: dict[str, Any], container: str | None) -> dict[str, A
     return None
 
 
-def _ended(pod: dict[str, Any], container: str | None) -> tuple[int | None, str] | None:
-    """(exit code, reason) of the job's container if it ended in error."""
+def _ended(pod: dict[str, Any], container: str | None
+           ) -> tuple[int | None, str, str | None] | None:
+    """(exit code, reason, cause: OOM or None) of the job's container if it ended in
+    error."""
     status = _container_status(pod, container) or {}
     terminated = (status.get("state") or {}).get("terminated") or \
         (status.get("lastState") or {}).get("terminated")
@@ -133,9 +148,10 @@ def _ended(pod: dict[str, Any], container: str | None) -> tuple[int | None, str]
         return None
     code = int(terminated["exitCode"])
     reason = terminated.get("reason")
+    cause = OOM if reason == OOM_KILLED else None
     if reason and reason != "Error":
-        return code, f"{reason} (exit code {code})"
-    return code, f"exit code {code}"
+        return code, f"{reason} (exit code {code})", cause
+    return code, f"exit code {code}", cause
 
 
 def _waiting(pod: dict[str, Any], container: str | None) -> tuple[str, str] | None:

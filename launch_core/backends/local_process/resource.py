@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from launch_core.backends.demand import as_count
 from launch_core.backends.logfile import read_log_file
 from launch_core.backends.resource import (
     JobContext,
@@ -33,6 +36,9 @@ class LocalProcessOptions(Options):
     """What a local-process queue may set."""
 
     env: dict[str, Any] = {}
+    # GPUs one run takes: what quotas and an agent's GPU slots count. On an agent that
+    # shares out GPUs the run sees the devices it was given (CUDA_VISIBLE_DEVICES).
+    gpus: int = Field(default=0, ge=0)
 
 
 class LocalProcessResource(Resource):
@@ -52,6 +58,10 @@ class LocalProcessResource(Resource):
     def __init__(self) -> None:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
+    def demand(self, config: dict[str, Any]) -> dict[str, int]:
+        """The ``gpus`` option."""
+        return {"gpus": as_count(config.get("gpus"))}
+
     def submit(self, job: JobContext) -> dict[str, Any]:
         if not job.argv:
             raise InvalidInput("local-process: the job has no entry point (-E)")
@@ -65,7 +75,7 @@ class LocalProcessResource(Resource):
                 # -I -S: the runner is stdlib only; skipping site-packages saves a start-up.
                 [sys.executable, "-I", "-S", str(_RUNNER), str(claim), str(exit_path), "--",
                  *job.argv],
-                cwd=job.workdir, env=job.env, stdin=subprocess.DEVNULL, stdout=log,
+                cwd=job.workdir, env=_process_env(job), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         self._children[proc.pid] = proc
         return self._claimed_by(proc, job.ref)
@@ -152,6 +162,14 @@ class LocalProcessResource(Resource):
         child = self._children.pop(pid, None)
         if child is not None:
             child.wait()
+
+
+def _process_env(job: JobContext) -> dict[str, str]:
+    """The job's environment; on an agent that shares out GPUs, CUDA_VISIBLE_DEVICES
+    names the devices it gave the run (empty: none), whatever the queue's env says."""
+    if job.gpu_devices is None:
+        return job.env
+    return {**job.env, "CUDA_VISIBLE_DEVICES": ",".join(job.gpu_devices)}
 
 
 def _files(ref: RunRef) -> tuple[Path, Path]:

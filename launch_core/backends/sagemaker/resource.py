@@ -23,6 +23,7 @@ from launch_core.backends.sagemaker.aws import (
     log_events,
     log_streams,
 )
+from launch_core.backends.sagemaker.demand import training_job_gpus
 from launch_core.backends.sagemaker.request import (
     PREVIEW_ACCOUNT,
     SageMakerOptions,
@@ -93,6 +94,15 @@ class SageMakerResource(Resource):
 
     def guard_findings(self, config: Any) -> list[Finding]:
         return list(_find_guarded(config))
+
+    def demand(self, config: dict[str, Any]) -> dict[str, int]:
+        """GPUs per instance × instances (``sagemaker.demand``), W&B's snake_case
+        keys read as the API's."""
+        try:
+            config = normalise(config)
+        except InvalidInput:  # a key given twice: counted as written
+            pass
+        return {"gpus": training_job_gpus(config)}
 
     def validate(self, config: dict[str, Any], queue: Any = None) -> None:
         """The config's keys (known to CreateTrainingJob) and the required ones present;

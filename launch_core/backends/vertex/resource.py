@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from launch_core.backends.resource import JobContext, Resource, RunRef, RunStatus
+from launch_core.backends.vertex.demand import custom_job_gpus
 from launch_core.backends.vertex.request import (
     VertexOptions,
     check_pools,
@@ -97,6 +98,10 @@ class VertexResource(Resource):
 
     def guard_findings(self, config: Any) -> list[Finding]:
         return list(_find_guarded(config))
+
+    def demand(self, config: dict[str, Any]) -> dict[str, int]:
+        """Accelerators × replicas over the worker pools (``vertex.demand``)."""
+        return {"gpus": custom_job_gpus(config)}
 
     def __init__(self, settings: VertexSettings | None = None) -> None:
         self._settings = settings

@@ -70,14 +70,15 @@ def test_bad_queue_config_fails_item_at_stage_agent(relaunch, api, cli_env, out_
     store = QueueStore(f"sqlite:///{Path(cli_env['RELAUNCH_DATA_DIR']) / 'relaunch.db'}")
     queue = store.create_queue(QueueDefinition.model_validate({
         "entity": "team", "name": "bad-config", "resource": "local-process",
-        "config": {"gpus": "{{ n }}"},
+        "config": {"cpus": "{{ n }}"},
         "template_variables": {"n": {"type": "integer", "default": 1}}}))
     job = store.enqueue(queue, LaunchSpec(image="img:1", entry_point=["true"])).id
     store.dispose()
     assert _agent(relaunch, queue="bad-config").code == 0
     status = relaunch("job", "status", str(job), "--json").json()
     assert (status["state"], status["stage"]) == ("failed", "agent")
-    assert status["reason"] == "local-process: option 'gpus' is not allowed (allowed: env)"
+    assert status["reason"] == ("local-process: option 'cpus' is not allowed "
+                                "(allowed: env, gpus)")
     [run] = api.flow_runs(f"bad-config-{job}")
     assert run["state_type"] == "FAILED"
 

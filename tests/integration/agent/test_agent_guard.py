@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from launch_core.agent.guard import AgentGuard
 from launch_core.store import QueueStore
-from tests.support.store_helpers import make_queue
-from tests.support.store_helpers import spec
+from tests.support.store_helpers import make_queue, spec
 
 
 def _held(store: QueueStore) -> tuple[str, list[int]]:

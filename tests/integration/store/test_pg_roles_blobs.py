@@ -74,7 +74,7 @@ def test_a_submitter_cannot_launch_another_entitys_code(roles: RoleSetup, tmp_pa
     spec = f'{{"code": "{digest}", "entry_point": ["python3", "main.py"]}}'
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         roles.sql("team_b_submitter", f"INSERT INTO items ({ITEM_COLUMNS}) VALUES "
-                  "(%s, 'queued', 2, 0, 'rawsqlcode01', %s, 3, 0, current_user)",
+                  "(%s, 'queued', 2, 0, 'rawsqlcode01', %s, 3, 0, current_user, 0)",
                   (queue_id(roles, "team-b"), spec))
     data = pack_directory(write_code(tmp_path / "b", "team b's own"))
     insert_blob = ("INSERT INTO blobs (entity, digest, size, data, created_at) "

@@ -44,10 +44,12 @@ def test_a_submitter_writing_sql_stays_inside_its_rules(roles: RoleSetup):
     own = submit(roles, "team_a_submitter", "team-a")
     a_queue, b_queue = queue_id(roles, "team-a"), queue_id(roles, "team-b")
     insert = (f"INSERT INTO items ({ITEM_COLUMNS}) "
-              "VALUES (%s, %s, %s, 0, %s, '{}', %s, 0, current_user)")
+              "VALUES (%s, %s, %s, 0, %s, '{}', %s, 0, current_user, 0)")
     roles.sql("team_a_submitter", insert, (a_queue, "queued", 2, "rawsql000001", 3))  # ok
-    refused(roles, insert.replace("current_user)", "'team_b_submitter')"),  # in another's name
+    refused(roles, insert.replace("current_user", "'team_b_submitter'"),  # another's name
             (a_queue, "queued", 2, "rawsql000006", 3))
+    refused(roles, insert.replace("current_user, 0)", "current_user, NULL)"),  # GPUs uncounted
+            (a_queue, "queued", 2, "rawsql000007", 3))
     refused(roles, insert, (b_queue, "queued", 2, "rawsql000002", 3))  # other entity
     refused(roles, insert, (a_queue, "finished", 2, "rawsql000003", 3))  # not queued
     refused(roles, insert, (a_queue, "queued", 0, "rawsql000004", 3))  # queue unordered

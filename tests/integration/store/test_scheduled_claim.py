@@ -156,3 +156,12 @@ def test_a_new_policy_applies_to_the_next_claim_of_the_same_store(store: QueueSt
     assert len(store.claim("a1", [queue.id])) == 1  # no policy: the plain claim
     store.update_queue("team", "q", policy={"max_running": 1})
     assert store.claim("a1", [queue.id]) == []
+
+
+def test_devices_do_not_follow_a_job_back_to_the_queue(store: QueueStore):
+    queue = make_queue(store)
+    job = enqueue(store, queue, gpus=1)
+    held = store.claim("a1", [queue.id], slots=GpuSlots(("3",), frozenset({queue.id})))
+    assert held[0].devices == ["3"]
+    assert store.release("a1") == [job.id]
+    assert store.claim("a2", [queue.id])[0].devices is None  # an agent without slots

@@ -102,7 +102,7 @@ def test_create_refuses_an_option_the_resource_does_not_have(relaunch):
                       "--config", '{"env": {"A": "1"}, "resources": {"gpus": 1}}')
     assert result.code == 2
     assert result.err.startswith("error: queue create: config: local-process: option "
-                                 "'resources' is not allowed (allowed: env)")
+                                 "'resources' is not allowed (allowed: env, gpus)")
     assert len(result.err.strip().splitlines()) == 1
     assert relaunch("queue", "list", "--json").json() == []
 

@@ -19,9 +19,10 @@ STATES = ("queued", "claimed", "building", "submitted", "running",
 
 # The allowed moves, written out from the design's diagram:
 # forward through the pipeline, cancel from any live state, failure once claimed,
-# back to queued on lease expiry / release (before submission) or preemption (after).
+# back to queued on lease expiry / release (before submission) or preemption or retry
+# (after); queued to failed past a queue's max_pending.
 ALLOWED = {
-    ("queued", "claimed"), ("queued", "cancelled"),
+    ("queued", "claimed"), ("queued", "cancelled"), ("queued", "failed"),
     ("claimed", "building"), ("claimed", "submitted"), ("claimed", "queued"),
     ("claimed", "failed"), ("claimed", "cancelled"),
     ("building", "submitted"), ("building", "queued"), ("building", "failed"),

@@ -10,7 +10,7 @@ active), ``retries`` (how many times a failed run was tried again) and ``raised`
 (template values a retry raised, e.g. memory after an OOM, over the spec's own). ``agents``
 gains ``gpus`` (the devices it shares out, or NULL). ``quotas`` holds the limits
 ``relaunch quota set`` writes. Items enqueued before this revision count as the
-submitter '' and as demanding no GPU.
+submitter '' and as GPUs not counted (NULL).
 """
 
 import sqlalchemy as sa
@@ -31,8 +31,9 @@ def upgrade() -> None:
                                      server_default=''))
     op.add_column('items', sa.Column('project', sa.String(length=128), nullable=False,
                                      server_default=''))
-    op.add_column('items', sa.Column('gpus', sa.Integer(), nullable=False,
-                                     server_default='0'))
+    # NULL: enqueued before this revision, not counted (quotas count it as 0 and the
+    # agent does not check it against the job's demand).
+    op.add_column('items', sa.Column('gpus', sa.Integer(), nullable=True))
     op.add_column('items', sa.Column('devices', sa.JSON(), nullable=True))
     op.add_column('items', sa.Column('retries', sa.Integer(), nullable=False,
                                      server_default='0'))

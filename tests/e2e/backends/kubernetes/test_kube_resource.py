@@ -109,8 +109,10 @@ def test_a_kubernetes_cluster_config_block_reaches_the_cluster(
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect_kubernetes import KubernetesClusterConfig
 
+    from flows import credentials
     from launch_core.masking import mask
 
+    credentials.install()  # as the agent and the CLI do: blocks reach backends this way
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config either
     kube_config = json.loads(kube_double.kubeconfig(tmp_path / "kc.json", "block-ns").read_text())

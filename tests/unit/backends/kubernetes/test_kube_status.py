@@ -30,12 +30,13 @@ def test_complete_job_is_finished():
         "finished"
 
 
-@pytest.mark.parametrize(("code", "reason", "message"), [
-    (3, "Error", "exit code 3"), (137, "OOMKilled", "OOMKilled (exit code 137)")])
-def test_failed_job_reports_its_containers_exit_code_or_reason(code, reason, message):
+@pytest.mark.parametrize(("code", "reason", "message", "cause"), [
+    (3, "Error", "exit code 3", None), (137, "OOMKilled", "OOMKilled (exit code 137)", "oom")])
+def test_failed_job_reports_its_containers_exit_code_or_reason(code, reason, message, cause):
     status = run_status(_job(("Failed", "BackoffLimitExceeded")),
                         [_pod("Failed", **_terminated(code, reason))], "main")
     assert (status.state, status.exit_code, status.message) == ("failed", code, message)
+    assert status.cause == cause  # an OOM kill is what --retry-on oom retries
 
 
 def test_failed_job_without_pods_reports_the_jobs_reason():
@@ -63,8 +64,15 @@ def test_image_pull_backoff_fails_the_run_at_once():
     pod = _pod("Pending", containerStatuses=[{"name": "main", "state": {"waiting": {
         "reason": "ImagePullBackOff", "message": 'Back-off pulling image "x:1"'}}}])
     status = run_status({"apiVersion": "batch/v1", "kind": "Job"}, [pod], None)
-    assert (status.state, status.message) == (
-        "failed", 'ImagePullBackOff: Back-off pulling image "x:1"')
+    assert (status.state, status.message, status.cause) == (
+        "failed", 'ImagePullBackOff: Back-off pulling image "x:1"', "infra")
+
+
+def test_an_invalid_image_name_is_no_infrastructure_failure():
+    pod = _pod("Pending", containerStatuses=[{"name": "main", "state": {"waiting": {
+        "reason": "InvalidImageName", "message": 'couldn\'t parse image "X:"'}}}])
+    status = run_status({"apiVersion": "batch/v1", "kind": "Job"}, [pod], None)
+    assert (status.state, status.cause) == ("failed", None)
 
 
 def test_unschedulable_pod_is_running_with_the_schedulers_reason():
