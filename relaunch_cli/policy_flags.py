@@ -69,6 +69,12 @@ def policy_flags(current: QueuePolicy | None = None, **given: Any) -> dict[str, 
     return policy.model_dump(mode="json")
 
 
+def name_flags(message: str) -> str:
+    """``message`` with the queue definition's ``policy.<field>`` said as its flag."""
+    return re.sub(r"^queue (create|update): policy\.(\w+)",
+                  lambda m: FLAGS.get(m.group(2), m.group(0)), message)
+
+
 def _integer(text: str, flag: str) -> int:
     try:
         return int(text)

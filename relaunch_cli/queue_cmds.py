@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -21,6 +23,7 @@ from relaunch_cli.policy_flags import (
     RetryOption,
     RetryRaiseOption,
     describe_policy,
+    name_flags,
     policy_flags,
 )
 
@@ -66,14 +69,24 @@ def create(
     if policy is not None:
         _check_fallback(store, policy, name, entity)
         fields["policy"] = policy
-    queue = api.create_queue(
-        store, name, resource, entity=entity, source="queue create",
-        prioritization=prioritization, allow_resource_args=allow_resource_args,
-        description=description, **fields)
+    with policy_errors():
+        queue = api.create_queue(
+            store, name, resource, entity=entity, source="queue create",
+            prioritization=prioritization, allow_resource_args=allow_resource_args,
+            description=description, **fields)
     if as_json:
         print_json(queue_json(queue))
     else:
         typer.echo(f"created queue {queue.entity}/{queue.name} ({queue.definition.resource})")
+
+
+@contextlib.contextmanager
+def policy_errors() -> Iterator[None]:
+    """A policy the queue definition refuses is named by its flag."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise InvalidInput(name_flags(str(exc))) from None
 
 
 def _check_fallback(store: QueueStore, policy: dict[str, Any], name: str,
@@ -178,7 +191,9 @@ def update(
     if policy is not None:
         _check_fallback(store, policy, name, entity)
         changes["policy"] = policy
-    queue = api.update_queue(store, name, entity=entity, source="queue update", **changes)
+    with policy_errors():
+        queue = api.update_queue(store, name, entity=entity, source="queue update",
+                                 **changes)
     if as_json:
         print_json(queue_json(queue))
     else:

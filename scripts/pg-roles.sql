@@ -114,13 +114,14 @@ GRANT SELECT ON queues TO relaunch_agent, relaunch_submitter;
 GRANT SELECT ON quotas TO relaunch_agent, relaunch_submitter;
 
 -- items: an agent claims, moves and leases items; it never creates one, and never
--- changes what was asked (spec, run id, priority, submitter). It may move a queued
--- item to its queue's fallback queue (queue_id; the row policy keeps it inside the
--- entities the agent serves) and record the values a retry raised (raised).
+-- changes what was asked (spec, run id, submitter, project). It may move a queued
+-- item to its queue's fallback queue (queue_id, enqueued_at, and priority and gpus as
+-- that queue reads them; the row policy keeps it inside the entities the agent
+-- serves) and record the values a retry raised (raised).
 GRANT SELECT, UPDATE (state, agent_id, claim_token, lease_expires_at, handle, stage,
                       reason, exit_code, started_at, finished_at, attempts,
                       resume_count, updated_at, devices, retries, raised, queue_id,
-                      enqueued_at)
+                      enqueued_at, priority, gpus)
     ON items TO relaunch_agent;
 -- A submitter enqueues and cancels; the trigger in step 6 confines its updates.
 GRANT SELECT, INSERT (queue_id, state, priority, enqueued_at, run_id, spec,
@@ -179,13 +180,16 @@ CREATE POLICY submitter_update ON items FOR UPDATE TO relaunch_submitter
 -- folders after it) and at most the default 3 attempts. A code digest in its spec
 -- names a tarball of the queue's entity (enqueue stores it first, in the same
 -- transaction). Its submitter is the role that inserts it: nobody enqueues in
--- another's name (fair share and quotas count by it). Agents, claim tokens and
+-- another's name (fair share and quotas count by it); its project is its spec's.
+-- (What a job asks for in GPUs is counted by the submitter's relaunch; the agent
+-- refuses a job that asks for more than its gpus column says.) Agents, claim tokens and
 -- handles are left to their defaults by the column grants above.
 DROP POLICY IF EXISTS submitter_enqueue ON items;
 CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
     WITH CHECK (state = 'queued' AND run_id ~ '^[a-z0-9]{12}$'
                 AND max_attempts BETWEEN 1 AND 3 AND submitter = current_user
                 AND gpus IS NOT NULL AND gpus >= 0
+                AND project = coalesce(spec ->> 'project', '')
                 AND EXISTS (
         SELECT 1 FROM queues q
         WHERE q.id = queue_id AND relaunch_serves(q.entity)

@@ -187,8 +187,12 @@ class Agent:
         """Sweep expired leases and items that waited too long (``max_pending``), adopt
         orphaned runs, claim queued items; start each."""
         await asyncio.to_thread(self.store.sweep_expired)
-        await asyncio.to_thread(self.store.expire_pending, self.queue_ids,
-                                actor=self.agent_id, check=check_for_fallback)
+        try:  # a fault here must not stop the claims below
+            await asyncio.to_thread(self.store.expire_pending, self.queue_ids,
+                                    actor=self.agent_id, check=check_for_fallback)
+        except Exception as exc:
+            self.log.warning("max-pending sweep failed, retrying next poll: %s",
+                             one_line(exc))
         adopted = await asyncio.to_thread(self.store.adopt, self.agent_id, self.queue_ids,
                                           limit=self._free(), lease_seconds=self._lease)
         for item in adopted:

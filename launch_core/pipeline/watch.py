@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from launch_core.backends.resource import RunStatus
-from launch_core.errors import LostClaim
+from launch_core.errors import LostClaim, one_line
 from launch_core.pipeline.item_writer import ItemWriter
 from launch_core.pipeline.records import Launch
 from launch_core.pipeline.workspace import run_dir
@@ -58,8 +58,10 @@ class RunWatch:
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + CANCEL_CHECK_SECONDS
                 current = await self._current(launch)
-                if current is not None and self._overran(launch, current):
-                    return await self._stop_overrun(launch, handle)
+                if current is not None and self._overran(launch, current, status):
+                    stopped = await self._stop_overrun(launch, handle)
+                    if stopped is not None:
+                        return stopped
                 if current is not None and current.cancel_requested:
                     await asyncio.to_thread(resource.cancel, handle,
                                             self.config.stopped_run_timeout)
@@ -92,20 +94,29 @@ class RunWatch:
             raise LostClaim(launch.item.id, self.actor, launch.claim.token)
         return current
 
-    def _overran(self, launch: Launch, current: QueueItem) -> bool:
+    def _overran(self, launch: Launch, current: QueueItem, status: RunStatus) -> bool:
         """Whether the run has gone on longer than its queue's ``max_runtime`` since it
-        started (``started_at`` survives re-adoption, so agent restarts do not reset it)."""
+        started (``started_at`` survives re-adoption, so agent restarts do not reset it;
+        a retry starts it again). A run its resource reports as held (a Job Kueue has
+        suspended) is waiting, not running: not stopped while held."""
         limit = launch.queue.definition.policy.max_runtime
         return limit is not None and current.started_at is not None \
+            and not status.extra.get("held") \
             and self.store.clock() - current.started_at > limit
 
-    async def _stop_overrun(self, launch: Launch, handle: dict[str, Any]) -> RunStatus:
+    async def _stop_overrun(self, launch: Launch, handle: dict[str, Any]) -> RunStatus | None:
         """Cancel a run past its queue's max_runtime and end its item failed (not
-        retried)."""
+        retried). None when the cancel failed (the resource's API is down, say): the
+        run may still go on, so the item stays as it is and the next check tries again."""
         resource, item = launch.resource, launch.item
         limit = launch.queue.definition.policy.max_runtime or 0.0
         reason = f"max runtime {format_duration(limit)} exceeded"
-        await asyncio.to_thread(resource.cancel, handle, self.config.stopped_run_timeout)
+        try:
+            await asyncio.to_thread(resource.cancel, handle, self.config.stopped_run_timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure: try again next check
+            self.log(f"job {item.id}: {reason}, but cancelling it failed: {one_line(exc)}; "
+                     "trying again")
+            return None
         await self.writer.fail(item.id, launch.claim, "run", reason)
         await asyncio.to_thread(resource.cleanup, handle)
         await asyncio.to_thread(seal_files, run_dir(item.run_id))

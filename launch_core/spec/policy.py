@@ -18,6 +18,7 @@ FAIR_SHARES = ("none", "user", "project")
 # The failure classes --retry-on takes; ``exit:CODE`` names one exit code.
 RETRY_CLASSES = ("infra", "preempted", "oom")
 _EXIT_CLASS = re.compile(r"^exit:(-?\d{1,3})$")
+MAX_DURATION = 366 * 86400.0  # a bound longer than a year is a typo
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -36,6 +37,8 @@ def parse_duration(text: str | float | int) -> float:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     if seconds <= 0:
         raise ValueError(f"{text!r}: a duration must be more than zero")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{text!r}: a duration must be at most 366d")
     return seconds
 
 
@@ -50,7 +53,10 @@ def format_duration(seconds: float) -> str:
 
 def check_retry_class(name: str) -> str:
     """``name`` if ``--retry-on`` takes it (infra, preempted, oom, exit:CODE)."""
-    if name in RETRY_CLASSES or _EXIT_CLASS.match(name):
+    code = _EXIT_CLASS.match(name)
+    if code is not None and not -255 <= int(code.group(1)) <= 255:
+        raise ValueError(f"{name!r}: an exit code is between -255 and 255")
+    if name in RETRY_CLASSES or code is not None:
         return name
     raise ValueError(f"{name!r} is not a failure class (infra, preempted, oom or exit:CODE)")
 

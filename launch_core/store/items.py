@@ -178,7 +178,7 @@ class ItemOps(BlobOps):
                           "reason": f"preempted more than {MAX_RESUMES} times"}
                 return self._move(conn, item, FAILED, actor, reason, values, claim)
             values = {**self._side_effects(item, QUEUED), "resume_count": item.resume_count + 1,
-                      "handle": None}
+                      "handle": None, "started_at": None}
             return self._move(conn, item, QUEUED, actor, reason, values, claim)
 
     def request_cancel(self, item_id: int, *, actor: str = "user") -> QueueItem:

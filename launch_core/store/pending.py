@@ -68,7 +68,7 @@ class PendingOps(StoreBase):
                 limit = queue.policy.max_pending or 0.0
                 waited = select(items).where(
                     _queued, items.c.queue_id == queue_id,
-                    items.c.enqueued_at < now - limit).order_by(items.c.id)
+                    items.c.updated_at < now - limit).order_by(items.c.id)
                 for item in parsed(self, conn, conn.execute(
                         waited.with_for_update(skip_locked=True)).all(), actor):
                     self._expire_one(conn, queue, item, actor, check, now, result)
@@ -88,7 +88,7 @@ class PendingOps(StoreBase):
                 continue
             if exists and conn.execute(select(items.c.id).where(
                     _queued, items.c.queue_id == row.id,
-                    items.c.enqueued_at < now - limit).limit(1)).first() is None:
+                    items.c.updated_at < now - limit).limit(1)).first() is None:
                 continue
             found.append((row.id, queue))
         return found

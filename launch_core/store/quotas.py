@@ -19,6 +19,7 @@ from launch_core.store.scheduled_claim import (
 from launch_core.store.schema import queues, quotas
 
 SCOPES = (ENTITY, USER, PROJECT)
+MAX_QUOTA = 1_000_000
 
 
 def _scope(user: str | None, project: str | None) -> tuple[str, str]:
@@ -44,8 +45,8 @@ class QuotaOps(StoreBase):
         if running is None and gpus is None:
             raise InvalidInput("quota set: give --running N, --gpus N or both")
         for flag, value in (("--running", running), ("--gpus", gpus)):
-            if value is not None and value < 0:
-                raise InvalidInput(f"{flag}: must be 0 or more, not {value}")
+            if value is not None and not 0 <= value <= MAX_QUOTA:
+                raise InvalidInput(f"{flag}: must be between 0 and {MAX_QUOTA:,}, not {value}")
         values = {"entity": entity, "scope": scope, "name": name, "running": running,
                   "gpus": gpus, "updated_at": self.clock()}
         dialect = postgresql if self.is_postgres else sqlite

@@ -54,6 +54,7 @@ def retry(store: StoreBase, conn: Connection, item: QueueItem, failure: Failure,
     values: dict[str, Any] = {
         "agent_id": None, "lease_expires_at": None, "updated_at": store.clock(),
         "handle": None, "retries": number, "attempts": 0, "raised": raised or None,
+        "started_at": None,  # max_runtime counts from this try's start
         "resume_count": item.resume_count + (1 if item.state in LAUNCHED else 0)}
     return store._move(conn, item, QUEUED, actor, message, values, claim)
 

@@ -14,6 +14,7 @@ fewest items running in the queue, then enqueue time, then id.
 
 from __future__ import annotations
 
+import socket
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,7 +34,7 @@ from sqlalchemy import (
 
 from launch_core.spec.policy import QueuePolicy
 from launch_core.store.records import QueueItem
-from launch_core.store.schema import items, queues, quotas
+from launch_core.store.schema import agents, items, queues, quotas
 from launch_core.store.states import ACTIVE, CLAIMED, QUEUED
 
 # Queued rows read per query while looking for one the quotas allow.
@@ -166,11 +167,27 @@ def read_usage(conn: Connection, entities: Iterable[str], agent_id: str | None =
                                  items.c.gpus, items.c.agent_id, items.c.devices)
                           .where(items.c.queue_id.in_(list(usage.entity_of)),
                                  items.c.state.in_(list(ACTIVE))))
+    with_devices = []
     for row in active:
         usage.add(row.queue_id, row.submitter, row.project, row.gpus or 0)
-        if agent_id is not None and row.agent_id == agent_id and row.devices:
-            usage.devices_in_use.update(str(d) for d in row.devices)
+        if row.devices:
+            with_devices.append(row)
+    if agent_id is not None and with_devices:
+        usage.devices_in_use = devices_on_this_host(conn, with_devices)
     return usage
+
+
+def devices_on_this_host(conn: Connection, rows: list[Any]) -> set[str]:
+    """The devices active items hold on this host: those of agents of this host (an
+    agent's id changes at each start, its jobs' processes and containers outlive
+    it), and those of items no agent holds now (orphans await re-adoption; counted
+    wherever they run, so no device is ever given twice)."""
+    here = socket.gethostname()
+    ids = sorted({row.agent_id for row in rows if row.agent_id})
+    hosts = dict(conn.execute(select(agents.c.id, agents.c.hostname)
+                              .where(agents.c.id.in_(ids))).all()) if ids else {}
+    return {str(device) for row in rows for device in row.devices
+            if row.agent_id is None or hosts.get(row.agent_id, here) == here}
 
 
 def policy_of(definition: Any) -> QueuePolicy:
@@ -307,8 +324,9 @@ def claim_picked(conn: Connection, picker: Picker, queue_ids: Sequence[int], lim
         if candidate is None:
             break
         devices = picker.take(candidate)
-        row = conn.execute(update(items).where(
+        row = conn.execute(update(items).where(  # still queued where the picker saw it
             items.c.id == candidate.id, items.c.state == QUEUED,
+            items.c.queue_id == candidate.queue_id,
         ).values(state=CLAIMED, claim_token=items.c.claim_token + 1, devices=devices,
                  **values).returning(*items.c)).first()
         if row is not None:  # else cancelled meanwhile: its slot stays counted this once
@@ -347,8 +365,6 @@ def waiting_reasons(conn: Connection, item: QueueItem, entity: str, *,
 def _gpu_wait(conn: Connection, item: QueueItem, entity: str) -> list[str]:
     """"needs 2 GPUs, agent A has 1 free" for the live agents of the item's queue that
     share out GPUs (none such: no agent limits it)."""
-    from launch_core.store.schema import agents
-
     queue_name = conn.execute(select(queues.c.name).where(
         queues.c.id == item.queue_id)).scalar_one()
     best: tuple[int, str] | None = None

@@ -96,7 +96,8 @@ def run_status(obj: dict[str, Any], pods: list[dict[str, Any]], container: str |
     if state == "finished":
         return RunStatus("finished", 0)
     if state is None and kueue.is_suspended(obj):
-        return RunStatus("running", message=kueue.suspended_message(obj))
+        return RunStatus("running", message=kueue.suspended_message(obj),
+                         extra={"held": True})
     live = [pod for pod in pods if _phase(pod) in ("Pending", "Running", "")]
     disrupted = [d for d in map(_disruption, pods) if d]
     if disrupted and (state == "failed" or not live):

@@ -26,6 +26,7 @@ from launch_core.backends.resource import (
 )
 from launch_core.errors import InvalidInput, LaunchError
 from launch_core.private_files import open_private, private_dir
+from launch_core.spec.guardrails import KEPT, Finding, Guard, at_paths
 
 _RUNNER = Path(__file__).with_name("_runner.py")
 _ALREADY_STARTED = 75  # the runner's exit code when the run was started before
@@ -39,6 +40,9 @@ class LocalProcessOptions(Options):
     # GPUs one run takes: what quotas and an agent's GPU slots count. On an agent that
     # shares out GPUs the run sees the devices it was given (CUDA_VISIBLE_DEVICES).
     gpus: int = Field(default=0, ge=0)
+
+
+_find_guarded = at_paths({("gpus",): "gpus"})
 
 
 class LocalProcessResource(Resource):
@@ -57,6 +61,13 @@ class LocalProcessResource(Resource):
 
     def __init__(self) -> None:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    # The GPU count is the admin's (a {{ var }} there gives a job the variable's
+    # bounds): resource args may not lower what quotas and GPU slots count.
+    guards = {"gpus": Guard("the GPUs a run takes", KEPT)}
+
+    def guard_findings(self, config: Any) -> list[Finding]:
+        return list(_find_guarded(config))
 
     def demand(self, config: dict[str, Any]) -> dict[str, int]:
         """The ``gpus`` option."""

@@ -114,3 +114,34 @@ def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
     job = submit(roles, "team_a_submitter", "team-a")
     assert [i.id for i in agent.claim("agent-1", [queue_id(roles, "team-a")])] == [job]
     agent.dispose()
+
+
+def test_a_submitter_cannot_forge_its_project_and_an_agent_may_move_to_a_fallback(
+        roles: RoleSetup):
+    """Project quotas count the spec's project: a row whose project column says another
+    is refused. An agent's role may write what a fallback move writes."""
+    import time
+
+    from launch_core import api
+    from launch_core.agent.fallback import check_for_fallback
+
+    a_queue = queue_id(roles, "team-a")
+    insert = (f"INSERT INTO items ({ITEM_COLUMNS}, project) "
+              "VALUES (%s, 'queued', 2, 0, %s, %s, 3, 0, current_user, 0, %s)")
+    roles.sql("team_a_submitter", insert, (a_queue, "rawsqlproj01", '{"project": "p"}', "p"))
+    refused(roles, insert, (a_queue, "rawsqlproj02", '{"project": "p"}', "vision"))
+    admin = QueueStore(roles.url("admin_1"))
+    api.create_queue(admin, "spot", "local-process", entity="team-a")
+    api.update_queue(admin, "cpu", entity="team-a",
+                     policy={"max_pending": "30m", "fallback_queue": "spot"})
+    admin.dispose()
+    job = submit(roles, "team_a_submitter", "team-a")
+    agent = QueueStore(roles.url("agent_1"))
+    try:
+        moved = agent.expire_pending([a_queue], actor="agent-1", check=check_for_fallback,
+                                     now=time.time() + 3600)
+        assert job in moved.moved
+        spot = agent.get_queue("team-a", "spot")
+        assert agent.get_item(job).queue_id == spot.id
+    finally:
+        agent.dispose()

@@ -199,3 +199,18 @@ def test_without_preempted_listed_preemptions_requeue_as_before(store: QueueStor
     item = running(store, queue)
     again = store.preempt(item.id, actor="agent-1", claim=item.claim)
     assert (again.state, again.resume_count, again.retries) == ("queued", 1, 0)
+
+
+def test_a_retry_starts_the_clocks_of_max_pending_and_max_runtime_again(
+        timed_store: QueueStore, clock: FakeClock) -> None:
+    """Three hours into a run, a retry is a new wait: max_pending (30m) counts from the
+    requeue, and the next try's max_runtime from its own start."""
+    queue = retrying_queue(timed_store, retry=1, retry_on=["exit:3"], max_pending="30m")
+    item = running(timed_store, queue, template_values={"memory": "16Gi", "threads": 1})
+    clock.advance(3 * 3600)
+    back = fail_run(timed_store, item, 3)
+    assert (back.state, back.started_at) == ("queued", None)
+    clock.advance(60)
+    assert timed_store.expire_pending([queue.id], actor="agent-1").failed == []
+    clock.advance(30 * 60)
+    assert timed_store.expire_pending([queue.id], actor="agent-1").failed == [item.id]

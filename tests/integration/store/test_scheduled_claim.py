@@ -4,11 +4,11 @@ and why an item waits."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from launch_core.store import QueueItem, QueueRecord, QueueStore
 from launch_core.store.scheduled_claim import GpuSlots
-from launch_core.store.schema import items
+from launch_core.store.schema import agents, items
 from tests.support.store_helpers import make_queue, spec
 
 
@@ -137,9 +137,33 @@ def test_gpu_slots_give_disjoint_devices(store: QueueStore):
     finish(store, next(i for i in claimed if i.id == two.id))
     again = store.claim("a1", [queue.id], limit=4, slots=slots)
     assert [(i.id, i.devices) for i in again] == [(three.id, ["0", "1", "3"])]
-    # Another agent's devices are its own: it may hand out the same names.
-    other = enqueue(store, queue, gpus=2)
-    assert store.claim("a2", [queue.id], slots=slots)[0].id == other.id
+    # Another agent of this host shares its devices: none is free for it now.
+    enqueue(store, queue, gpus=2)
+    assert store.claim("a2", [queue.id], slots=slots) == []
+    # The runs go on after their agent stops (processes, containers): an agent started
+    # again on this host (a new id) still counts the devices they hold, orphaned or
+    # re-adopted.
+    for held in [*again, *(i for i in claimed if i.id != two.id)]:
+        store.transition(held.id, "submitted", actor="a1", claim=held.claim,
+                         handle={"pid": 1})
+    assert sorted(store.release("a1")) == sorted([three.id, one.id, none.id])
+    assert store.claim("a3", [queue.id], slots=slots) == []
+    assert len(store.adopt("a4", [queue.id], limit=5)) == 3
+    assert store.claim("a3", [queue.id], slots=slots) == []
+
+
+def test_an_agent_of_another_host_has_devices_of_its_own(store: QueueStore):
+    queue = make_queue(store)
+    slots = GpuSlots(("0", "1"), frozenset({queue.id}))
+    with store.engine.begin() as conn:
+        conn.execute(insert(agents).values(
+            id="far", entity="team", queues=["q"], hostname="another-host", pid=1,
+            max_jobs=4, started_at=0, heartbeat_at=0))
+    theirs = enqueue(store, queue, gpus=2)
+    assert store.claim("far", [queue.id], slots=slots)[0].devices == ["0", "1"]
+    ours = enqueue(store, queue, gpus=2)
+    assert store.claim("here", [queue.id], slots=slots)[0].devices == ["0", "1"]
+    assert theirs.id != ours.id
 
 
 def test_a_remote_queue_ignores_the_agents_slots(store: QueueStore):

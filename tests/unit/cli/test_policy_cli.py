@@ -53,8 +53,10 @@ def test_policy_flags_are_stored_shown_and_changed_one_by_one(relaunch):
     (["--fallback-queue", "other"],
      "error: --fallback-queue needs --max-pending (how long to wait first)"),
     (["--retry", "1", "--retry-on", "oom", "--retry-raise", "memory"],
-     "error: queue create: policy.retry_raise: 'memory' is not a template variable of "
-     "this queue"),
+     "error: --retry-raise: 'memory' is not a template variable of this queue"),
+    (["--retry", "1", "--retry-on", "exit:300"],
+     "error: --retry-on: 'exit:300': an exit code is between -255 and 255"),
+    (["--max-runtime", "400d"], "error: --max-runtime: '400d': a duration must be at most 366d"),
 ])
 def test_a_bad_policy_flag_is_one_line_exit_2_and_nothing_stored(relaunch, flags, message):
     relaunch("queue", "create", "other", "-r", "local-process")
@@ -77,6 +79,8 @@ def test_quota_set_list_delete_and_the_waiting_reason(relaunch):
                              "--running", "1")).startswith("error: --user and --project")
     assert one_line(relaunch("quota", "set", "team", "--project", "a")) == (
         "error: quota set: give --running N, --gpus N or both")
+    assert one_line(relaunch("quota", "set", "team", "--gpus", "3000000000")) == (
+        "error: --gpus: must be between 0 and 1,000,000, not 3000000000")
     assert relaunch("quota", "delete", "team", "--project", "a").code == 0
     assert one_line(relaunch("quota", "delete", "team", "--project", "a")) == (
         "error: no quota for project 'a' in entity 'team'")
