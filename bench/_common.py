@@ -63,15 +63,51 @@ def temp_sqlite() -> Iterator[str]:
         yield f"sqlite:///{Path(tmp) / 'relaunch.db'}"
 
 
-def make_queue(store, name: str = "bench"):  # type: ignore[no-untyped-def]
+def make_queue(store, name: str = "bench", entity: str = "bench",  # type: ignore[no-untyped-def]
+               policy: dict[str, Any] | None = None):
     from launch_core.spec.models import QueueDefinition
 
-    return store.create_queue(QueueDefinition(entity="bench", name=name,
-                                              resource="local-process"))
+    return store.create_queue(QueueDefinition.model_validate(
+        {"entity": entity, "name": name, "resource": "local-process",
+         "policy": policy or {}}))
 
 
-def bulk_insert_items(store, queue, n: int, chunk: int = 5000) -> None:  # type: ignore[no-untyped-def]
-    """Insert ``n`` queued items shaped like QueueStore.enqueue writes them (no events)."""
+# The "policies" case of the claim benches (issue 18): fair share by user, a cap that
+# never binds, and quotas for the entity, every project and every user that never bind
+# either, so the scheduled claim does all its work but takes what the plain one would.
+POLICY_USERS, POLICY_PROJECTS = 1_000, 20
+POLICY = {"fair_share": "user", "max_running": 100_000}
+QUOTA_RUNNING = {"entity": 1_000_000, "project": 100_000, "user": 1_000}
+
+
+def user_name(i: int) -> str:
+    return f"user-{i:04d}"
+
+
+def project_name(i: int) -> str:
+    return f"project-{i:02d}"
+
+
+def set_policies(store, queue, users: int = POLICY_USERS,  # type: ignore[no-untyped-def]
+                 projects: int = POLICY_PROJECTS) -> None:
+    """Give ``queue`` the bench POLICY and set the running quotas of its entity, of
+    ``projects`` projects and of ``users`` users (QUOTA_RUNNING)."""
+    entity = queue.definition.entity
+    store.update_queue(entity, queue.definition.name, policy=POLICY)
+    store.set_quota(entity, running=QUOTA_RUNNING["entity"])
+    for p in range(projects):
+        store.set_quota(entity, project=project_name(p), running=QUOTA_RUNNING["project"])
+    for u in range(users):
+        store.set_quota(entity, user=user_name(u), running=QUOTA_RUNNING["user"])
+
+
+def bulk_insert_items(store, queue, n: int, chunk: int = 5000, *,  # type: ignore[no-untyped-def]
+                      users: int = 0, projects: int = 0) -> None:
+    """Insert ``n`` queued items shaped like QueueStore.enqueue writes them (no events).
+
+    ``users`` (``projects``): item i gets submitter user_name(i % users) (project
+    project_name(i % projects)), so the queue's order cycles through them; 0 leaves
+    the column's default ('')."""
     from sqlalchemy import insert
 
     from launch_core.spec.models import LaunchSpec
@@ -81,10 +117,17 @@ def bulk_insert_items(store, queue, n: int, chunk: int = 5000) -> None:  # type:
     base = time.time()
     prefix = uuid.uuid4().hex[:4]
     for start in range(0, n, chunk):
-        rows = [{"queue_id": queue.id, "state": "queued", "priority": 2,
-                 "enqueued_at": base + i * 1e-6, "run_id": f"{prefix}{i:08d}", "spec": spec,
-                 "max_attempts": 3, "updated_at": base}
-                for i in range(start, min(n, start + chunk))]
+        rows: list[dict[str, Any]] = [
+            {"queue_id": queue.id, "state": "queued", "priority": 2,
+             "enqueued_at": base + i * 1e-6, "run_id": f"{prefix}{i:08d}", "spec": spec,
+             "max_attempts": 3, "updated_at": base}
+            for i in range(start, min(n, start + chunk))]
+        if users:
+            for i, row in enumerate(rows, start):
+                row["submitter"] = user_name(i % users)
+        if projects:
+            for i, row in enumerate(rows, start):
+                row["project"] = project_name(i % projects)
         with store.engine.begin() as conn:
             conn.execute(insert(items), rows)
 

@@ -146,7 +146,8 @@ class ClaimOps(StoreBase):
             entities = conn.execute(select(queues.c.entity).distinct()
                                     .where(queues.c.id.in_(list(queue_ids)))).scalars().all()
             lock_entities(conn, entities)
-            picker = Picker(conn, read_usage(conn, entities, agent_id), slots)
+            picker = Picker(conn, read_usage(conn, entities, devices=slots is not None),
+                            slots)
             rows = claim_picked(conn, picker, queue_ids, limit, {
                 "agent_id": agent_id, "updated_at": now, "lease_expires_at": now + lease_seconds})
             self._events(conn, [{"item_id": r.id, "from_state": QUEUED, "to_state": CLAIMED,

@@ -91,13 +91,16 @@ class Usage:
         share = self.policies[queue_id].fair_share
         return submitter if share == USER else project if share == PROJECT else None
 
-    def add(self, queue_id: int, submitter: str, project: str, gpus: int) -> None:
-        self.per_queue[queue_id] += 1
+    def add(self, queue_id: int, submitter: str, project: str, gpus: int,
+            count: int = 1) -> None:
+        """Count ``count`` active items of this queue, user and project, holding
+        ``gpus`` GPUs in all."""
+        self.per_queue[queue_id] += count
         group = self.group(queue_id, submitter, project)
         if group is not None:
-            self.per_group[(queue_id, group)] += 1
+            self.per_group[(queue_id, group)] += count
         for key in item_keys(self.entity_of[queue_id], submitter, project):
-            self.running[key] += 1
+            self.running[key] += count
             self.gpus[key] += gpus
 
     def at_cap(self, queue_id: int) -> bool:
@@ -154,26 +157,29 @@ def read_quotas(conn: Connection, entities: Iterable[str]
             for r in rows}
 
 
-def read_usage(conn: Connection, entities: Iterable[str], agent_id: str | None = None
+def read_usage(conn: Connection, entities: Iterable[str], *, devices: bool = False
                ) -> Usage:
-    """What runs now in every queue of ``entities``, with their policies and quotas."""
+    """What runs now in every queue of ``entities``, with their policies and quotas
+    (counted in SQL, one row per queue, user and project); with ``devices``, also the
+    GPU devices held on this host."""
     entities = sorted(set(entities))
     queue_rows = conn.execute(select(queues.c.id, queues.c.entity, queues.c.definition)
                               .where(queues.c.entity.in_(entities))).all()
     usage = Usage(entity_of={r.id: r.entity for r in queue_rows},
                   policies={r.id: policy_of(r.definition) for r in queue_rows},
                   quotas=read_quotas(conn, entities))
-    active = conn.execute(select(items.c.queue_id, items.c.submitter, items.c.project,
-                                 items.c.gpus, items.c.agent_id, items.c.devices)
-                          .where(items.c.queue_id.in_(list(usage.entity_of)),
-                                 items.c.state.in_(list(ACTIVE))))
-    with_devices = []
-    for row in active:
-        usage.add(row.queue_id, row.submitter, row.project, row.gpus or 0)
-        if row.devices:
-            with_devices.append(row)
-    if agent_id is not None and with_devices:
-        usage.devices_in_use = devices_on_this_host(conn, with_devices)
+    active = (items.c.queue_id.in_(list(usage.entity_of)), items.c.state.in_(list(ACTIVE)))
+    counted = conn.execute(select(items.c.queue_id, items.c.submitter, items.c.project,
+                                  func.count().label("items"),
+                                  func.coalesce(func.sum(items.c.gpus), 0).label("gpus"))
+                           .where(*active)
+                           .group_by(items.c.queue_id, items.c.submitter, items.c.project))
+    for row in counted:
+        usage.add(row.queue_id, row.submitter, row.project, int(row.gpus), int(row.items))
+    if devices:
+        held = conn.execute(select(items.c.agent_id, items.c.devices)
+                            .where(*active, items.c.devices.is_not(None))).all()
+        usage.devices_in_use = devices_on_this_host(conn, [r for r in held if r.devices])
     return usage
 
 
