@@ -1,4 +1,4 @@
-"""``relaunch launch-agent`` (alias ``agent``): run the polling agent flow."""
+"""``relaunch launch-agent``: run the polling agent flow."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover
 from flows import credentials
 from launch_core.errors import LaunchError
 from launch_core.masking import mask
-from relaunch_cli import agent_cmd, job_cmds, launch_cmd, queue_cmds, quota_cmds
+from relaunch_cli import agent_cmd, agent_cmds, job_cmds, launch_cmd, queue_cmds, quota_cmds
 from relaunch_cli.common import BareQueueMeansDefault
 
 app = typer.Typer(
@@ -30,9 +30,9 @@ app = typer.Typer(
 app.add_typer(queue_cmds.app, name="queue")
 app.add_typer(job_cmds.app, name="job")
 app.add_typer(quota_cmds.app, name="quota")
+app.add_typer(agent_cmds.app, name="agent")
 app.command("launch", no_args_is_help=True, cls=BareQueueMeansDefault)(launch_cmd.launch)
 app.command("launch-agent")(agent_cmd.launch_agent)
-app.command("agent", help="Alias of launch-agent.")(agent_cmd.launch_agent)
 
 _state = {"verbose": False}
 

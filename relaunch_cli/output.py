@@ -68,14 +68,19 @@ def duration(item: QueueItem) -> str:
     return f"{end - item.started_at:.1f}s"
 
 
-def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    """Print a rich table to stdout."""
+def table(title: str | None, columns: list[str], rows: list[list[Any]],
+          whole: tuple[str, ...] = ()) -> None:
+    """Print a rich table to stdout; the ``whole`` columns (ids to copy) are never
+    shortened to fit the terminal."""
     from rich.console import Console
     from rich.table import Table
 
+    cells = [["-" if cell is None else str(cell) for cell in row] for row in rows]
     out = Table(title=title, show_lines=False)
-    for column in columns:
-        out.add_column(column)
-    for row in rows:
-        out.add_row(*("-" if cell is None else str(cell) for cell in row))
+    for index, column in enumerate(columns):
+        width = max([len(column), *(len(row[index]) for row in cells)])
+        out.add_column(column, no_wrap=column in whole,
+                       min_width=width if column in whole else None)
+    for row in cells:
+        out.add_row(*row)
     Console().print(out)

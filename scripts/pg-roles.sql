@@ -134,8 +134,9 @@ GRANT USAGE ON SEQUENCE items_id_seq TO relaunch_submitter;
 GRANT SELECT, INSERT ON events TO relaunch_agent, relaunch_submitter;
 GRANT USAGE ON SEQUENCE events_id_seq TO relaunch_agent, relaunch_submitter;
 
--- agents: an agent registers itself and heartbeats; a submitter reads them (job
--- status says whether an agent polls the queue).
+-- agents: an agent registers itself and heartbeats, and reads the stop an admin asked
+-- of it (stop_requested, which only the admin writes: relaunch agent stop); a submitter
+-- reads them (job status says whether an agent polls the queue) but stops none.
 GRANT SELECT, INSERT, UPDATE (heartbeat_at, stopped_at) ON agents TO relaunch_agent;
 GRANT SELECT ON agents TO relaunch_submitter;
 

@@ -7,7 +7,9 @@ own thread with their own database connection, so blocking backend work (builds,
 pushes, status polls, in an executor sized from ``max_jobs``) can never delay a
 lease renewal. An idle agent wakes at once on an enqueue: PostgreSQL's LISTEN, or
 SQLite's data_version. If a side task (heartbeat, listener, store watcher) dies, the
-agent stops claiming, releases its jobs and raises AgentFailed naming it.
+agent stops claiming, releases its jobs and raises AgentFailed naming it. Each poll
+reads whether ``relaunch agent stop`` asked it to stop: 'finish' stops its claims and
+ends it once its own jobs have ended; 'now' stops it as a SIGTERM does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from launch_core.backends.table import load_class
 from launch_core.errors import IllegalTransition, LaunchError, LostClaim, one_line
 from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import Claim, QueueItem, QueueStore
+from launch_core.store.agents import STOP_FINISH, STOP_NOW
 from launch_core.store.engine import database_url
 from launch_core.store.scheduled_claim import GpuSlots
 from launch_core.store.states import ACTIVE, QUEUED
@@ -109,6 +112,7 @@ class Agent:
         self._held: dict[int, int] = {}  # item id -> claim token, read by the heartbeat
         self._held_lock = threading.Lock()
         self._failure: str | None = None
+        self._finishing = False  # relaunch agent stop: no more claims, end when idle
         self._wake = asyncio.Event()
 
     async def run(self) -> int:
@@ -173,7 +177,11 @@ class Agent:
         while not self.stop_signal.is_set() and self._failure is None:
             self._wake.clear()  # a wake-up that comes while we poll is kept for the sleep
             try:
-                claimed += await self.poll_once()
+                await self._read_stop_request()
+                if self._finishing and not self.running:
+                    break
+                if not self._finishing and not self.stop_signal.is_set():
+                    claimed += await self.poll_once()
                 if self.until_idle and not self.running and await self._queues_idle():
                     break
             except Exception as exc:  # e.g. the database restarting: retry next poll
@@ -182,6 +190,17 @@ class Agent:
         if self.stop_signal.is_set():
             self.log.info("stop requested: no more claims; releasing jobs")
         return claimed
+
+    async def _read_stop_request(self) -> None:
+        """Honour a stop asked through the store (``relaunch agent stop``)."""
+        request = await asyncio.to_thread(self.store.stop_request, self.agent_id)
+        if request == STOP_NOW and not self.stop_signal.is_set():
+            self.log.info("agent %s: stop requested (now)", self.agent_id)
+            self.stop_signal.set()
+        elif request == STOP_FINISH and not self._finishing:
+            self.log.info("agent %s: stop requested: no more claims; finishing jobs %s",
+                          self.agent_id, sorted(self.running))
+            self._finishing = True
 
     async def poll_once(self) -> int:
         """Sweep expired leases and items that waited too long (``max_pending``), adopt

@@ -110,6 +110,7 @@ class AgentRecord:
     heartbeat_at: float
     stopped_at: float | None
     gpus: list[str] | None = None
+    stop_requested: str | None = None  # 'finish' or 'now' (relaunch agent stop)
 
 
 @dataclass(frozen=True)

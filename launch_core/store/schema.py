@@ -95,6 +95,8 @@ agents = Table(
     Column("heartbeat_at", Float, nullable=False),
     Column("stopped_at", Float),
     Column("gpus", JSON),  # the GPU devices it shares out (launch-agent --gpus), or NULL
+    # relaunch agent stop: NULL, 'finish' (end its jobs, then exit) or 'now' (release them)
+    Column("stop_requested", String(8)),
 )
 
 quotas = Table(

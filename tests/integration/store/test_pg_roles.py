@@ -183,3 +183,29 @@ def test_submitter_cancels_its_own_items_only(as_role, roles: RoleSetup):
     assert refused.code == 2 and one_line_error(refused) == f"error: job {b_job} not found"
     assert roles.sql(None, "SELECT state, cancel_requested FROM items WHERE id = %s",
                      (b_job,)) == [("queued", False)]
+
+
+def test_only_an_admin_stops_an_agent_and_the_agent_reads_its_stop(as_role, roles: RoleSetup):
+    agent = QueueStore(roles.url("agent_1"))
+    a_agent = agent.register_agent("team-a", ["cpu"], 1)
+    b_store = QueueStore(roles.url("agent_b"))
+    b_agent = b_store.register_agent("team-b", ["cpu"], 1)
+    b_store.dispose()
+    listed = as_role("team_a_submitter", "agent", "list", "-e", "team-a", "--json")
+    assert [a["id"] for a in listed.json()] == [a_agent.id]
+    assert as_role("team_a_submitter", "agent", "list", "-e", "team-b", "--json").json() == []
+    refused = as_role("team_a_submitter", "agent", "stop", a_agent.id)
+    assert refused.code == 1
+    assert one_line_error(refused).startswith(
+        "error: queue store: permission denied for table agents")
+    with pytest.raises(PermissionDenied):  # an agent cannot stop one either, itself included
+        agent.request_stop(a_agent.id, now=True)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        roles.sql("team_a_submitter", "UPDATE agents SET stop_requested = 'now'")
+    assert agent.stop_request(a_agent.id) is None
+    stopped = as_role("admin_1", "agent", "stop", a_agent.id)
+    assert stopped.code == 0, stopped.err
+    assert agent.stop_request(a_agent.id) == "finish"  # the agent reads it
+    assert roles.sql(None, "SELECT stop_requested FROM agents WHERE id = %s",
+                     (b_agent.id,)) == [(None,)]
+    agent.dispose()

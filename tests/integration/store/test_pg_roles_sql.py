@@ -91,10 +91,12 @@ def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
 
 def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
     # The store as revision 0001 left it: no claim_token, no owner of code tarballs
-    # (so none of the script's policies that name the owner), no scheduling columns.
+    # (so none of the script's policies that name the owner), no scheduling columns,
+    # no agent stop requests.
     for statement in ("DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
                       "DROP POLICY submitter_enqueue ON items",
-                      "DROP TABLE quotas", "ALTER TABLE agents DROP COLUMN gpus",
+                      "DROP TABLE quotas",
+                      "ALTER TABLE agents DROP COLUMN gpus, DROP COLUMN stop_requested",
                       "ALTER TABLE items DROP COLUMN submitter, DROP COLUMN project, "
                       "DROP COLUMN gpus, DROP COLUMN devices, DROP COLUMN retries, "
                       "DROP COLUMN raised",
