@@ -13,7 +13,7 @@ from launch_core.backends.registry import (
     RegistryAuthError,
     RegistryError,
 )
-from launch_core.backends.table import load_class, names
+from launch_core.backends.table import BACKENDS, import_target, load_class, names
 
 _GCP_HOST = re.compile(r"(^|\.)gcr\.io$|-docker\.pkg\.dev$")
 _ALIASES = {"gcr": "gcp"}  # the legacy ``registry.type`` names
@@ -31,17 +31,24 @@ def detect_kind(destination: str) -> str:
     return "oci"
 
 
+def _pushes(name: str) -> bool:
+    """The registry's declared ``pushes`` (its module imports its SDK lazily, so this
+    works without its extra)."""
+    return bool(import_target(BACKENDS["registry"][name].target).pushes)
+
+
 def registry_class(destination: str | None, kind: str | None = None) -> type[Registry]:
     """The registry class for ``destination`` (the local daemon when there is none).
 
     ``kind`` (ecr, gcr/gcp, acr, oci) overrides detection from the host, e.g. an
     ECR token used against another endpoint. Raises RegistryError for an unknown one.
     """
-    if not destination:
-        return load_class("registry", "local")  # type: ignore[no-any-return]
+    if not destination:  # the registry that pushes nothing: images stay on the daemon
+        local = next(name for name in names("registry") if not _pushes(name))
+        return load_class("registry", local)  # type: ignore[no-any-return]
     kind = _ALIASES.get(kind or "", kind) or detect_kind(destination)
-    if kind == "local" or kind not in names("registry"):
-        pushed = [name for name in names("registry") if name != "local"]
+    if kind not in names("registry") or not _pushes(kind):
+        pushed = [name for name in names("registry") if _pushes(name)]
         raise RegistryError(f"registry type {kind!r} is not supported (use one of "
                             f"{', '.join(pushed)})")
     return load_class("registry", kind)  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from launch_core.spec.templating import check_filled_values, resolve_values
 from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueItem
 from launch_core.store.retries import with_raised
+from launch_core.store.scheduled_claim import policy_of
 from launch_core.store.schema import items, queues
 from launch_core.store.states import FAILED, QUEUED
 from launch_core.store.unparsable import parsed
@@ -77,20 +78,20 @@ class PendingOps(StoreBase):
     def _bounded(self, conn: Connection, queue_ids: Sequence[int], now: float, *,
                  exists: bool = False) -> list[tuple[int, QueueDefinition]]:
         """(id, definition) of the queues of ``queue_ids`` with a max_pending; with
-        ``exists``, only those holding an item queued longer than it."""
+        ``exists``, only those holding an item queued longer than it. Only a queue's
+        policy is parsed until one has such an item (this runs at every poll)."""
         rows = conn.execute(select(queues.c.id, queues.c.definition)
                             .where(queues.c.id.in_(list(queue_ids)))).all()
         found = []
         for row in rows:
-            queue = QueueDefinition.model_validate(row.definition)
-            limit = queue.policy.max_pending
+            limit = policy_of(row.definition).max_pending
             if limit is None:
                 continue
             if exists and conn.execute(select(items.c.id).where(
                     _queued, items.c.queue_id == row.id,
                     items.c.updated_at < now - limit).limit(1)).first() is None:
                 continue
-            found.append((row.id, queue))
+            found.append((row.id, QueueDefinition.model_validate(row.definition)))
         return found
 
     def _expire_one(self, conn: Connection, queue: QueueDefinition, item: QueueItem,

@@ -18,3 +18,11 @@ def run_files(found: dict[str, int], run_id: str) -> dict[str, int]:
     return {path: mode for path, mode in found.items()
             if path == prefix or (path.startswith(prefix + "/")
                                   and path.split("/")[2] not in ("code", "repo", "work"))}
+
+
+def write_code_dir(root: Path) -> Path:
+    """A code job's directory under ``root``: one main.py that prints a line."""
+    code = root / "code"
+    code.mkdir()
+    (code / "main.py").write_text("print('hello from the code job', flush=True)\n")
+    return code

@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 
 from tests.support import wait_for
-from tests.support.file_modes import modes, run_files
+from tests.support.file_modes import modes, run_files, write_code_dir
 
 
 @pytest.fixture
 def code_dir(tmp_path: Path) -> Path:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "main.py").write_text("print('hello from the code job', flush=True)\n")
-    return code
+    return write_code_dir(tmp_path)
 
 
 def test_a_background_launch_leaves_only_private_files(

@@ -33,9 +33,9 @@ from launch_core.pipeline.pipeline import JobPipeline
 from launch_core.pipeline.workspace import _clone, prepare_workdir, run_dir
 from launch_core.spec.agent_config import load_agent_config
 from launch_core.spec.models import LaunchSpec
-from launch_core.store import QueueStore
+from launch_core.store import QueueItem, QueueStore
 from tests.support import RELAUNCH
-from tests.support.file_modes import modes, run_files
+from tests.support.file_modes import modes, run_files, write_code_dir
 
 TOKEN = "ghp_s3cr3tT0ken4242"
 
@@ -52,10 +52,20 @@ def umask_000() -> Iterator[None]:
 
 @pytest.fixture
 def code_dir(tmp_path: Path) -> Path:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "main.py").write_text("print('hello from the code job', flush=True)\n")
-    return code
+    return write_code_dir(tmp_path)
+
+
+def run_code_job(store: QueueStore, code_dir: Path) -> QueueItem:
+    """Enqueue ``code_dir``'s main.py on a local-process queue and run it through the
+    real pipeline; it must finish."""
+    queue = api.create_queue(store, "q", "local-process", entity="team")
+    item = api.launch(store, "q", {"entry_point": [sys.executable, "main.py"]},
+                      entity="team", code_dir=code_dir)
+    [claimed] = store.claim("agent-a", [queue.id])
+    config, _ = load_agent_config(flags={"database": str(store.engine.url)}, environ={})
+    pipeline = JobPipeline(store, config, "agent-a", lambda line: None)
+    assert asyncio.run(pipeline.run(item.id, claim_token=claimed.claim_token)) == "finished"
+    return item
 
 
 def test_store_and_run_files_are_private_under_umask_000(
@@ -66,13 +76,7 @@ def test_store_and_run_files_are_private_under_umask_000(
     monkeypatch.delenv("RELAUNCH_DATABASE_URL", raising=False)
     store = QueueStore()  # the default store: <data dir>/relaunch.db
     try:
-        queue = api.create_queue(store, "q", "local-process", entity="team")
-        item = api.launch(store, "q", {"entry_point": [sys.executable, "main.py"]},
-                          entity="team", code_dir=code_dir)
-        [claimed] = store.claim("agent-a", [queue.id])
-        config, _ = load_agent_config(flags={"database": str(store.engine.url)}, environ={})
-        pipeline = JobPipeline(store, config, "agent-a", lambda line: None)
-        assert asyncio.run(pipeline.run(item.id, claim_token=claimed.claim_token)) == "finished"
+        item = run_code_job(store, code_dir)
         found = modes(data)  # while the store is open: with its -wal and -shm
     finally:
         store.dispose()
@@ -150,13 +154,7 @@ def test_making_a_run_private_follows_no_link_the_job_left(
     monkeypatch.setenv("RELAUNCH_DATA_DIR", str(tmp_path / "data"))
     store = QueueStore(f"sqlite:///{tmp_path / 'store.db'}")
     try:
-        queue = api.create_queue(store, "q", "local-process", entity="team")
-        item = api.launch(store, "q", {"entry_point": [sys.executable, "main.py"]},
-                          entity="team", code_dir=code_dir)
-        [claimed] = store.claim("agent-a", [queue.id])
-        config, _ = load_agent_config(flags={"database": str(store.engine.url)}, environ={})
-        pipeline = JobPipeline(store, config, "agent-a", lambda line: None)
-        assert asyncio.run(pipeline.run(item.id, claim_token=claimed.claim_token)) == "finished"
+        item = run_code_job(store, code_dir)
     finally:
         store.dispose()
     assert stat.S_IMODE(victim.stat().st_mode) == 0o644
