@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 # The domain's packages, lowest first: a package may import only those before it.
-DOMAIN_FLOORS = ["errors", "masking", "private_files", "backends.table", "spec", "store",
-                 "storage", "backends", "pipeline", "agent", "api", "preview"]
+DOMAIN_FLOORS = ["errors", "masking", "private_files", "backends.table", "spec", "sweeps",
+                 "store", "storage", "backends", "pipeline", "agent", "api", "preview"]
 
 
 def imported_modules(path: Path) -> set[str]:
