@@ -18,6 +18,7 @@ from launch_core.private_files import open_private, private_dir
 from launch_core.spec.launch_request import LaunchRequest
 from launch_core.store import QueueItem, QueueStore
 from launch_core.store.engine import private_data_dir
+from relaunch_cli.status_line import StatusLine, job_status
 
 DEFAULT_RESOURCE = "local-process"
 
@@ -42,11 +43,15 @@ def run_direct(store: QueueStore, request: LaunchRequest) -> tuple[QueueItem, st
     from flows.runtime import register_config
 
     register_config(actor, config)
-    try:
-        asyncio.run(launch_job(item_id=item.id, queue_name=queue, actor=actor,
-                               claim_token=item.claim_token))
-    except Exception as exc:
-        raise LaunchError(f"job {item.id} failed: {exc}") from None
+    job_id = item.id
+    # On a terminal, a status line under the flow's log lines (stderr) while it runs.
+    with StatusLine() as status, status.around_stderr(), \
+            status.ticking(lambda: job_status(store.get_item(job_id), store.clock())):
+        try:
+            asyncio.run(launch_job(item_id=item.id, queue_name=queue, actor=actor,
+                                   claim_token=item.claim_token))
+        except Exception as exc:
+            raise LaunchError(f"job {item.id} failed: {exc}") from None
     return store.get_item(item.id), queue
 
 
