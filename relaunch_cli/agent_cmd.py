@@ -39,6 +39,9 @@ def launch_agent(
     gpus: str | None = typer.Option(None, "--gpus", help="GPU devices to share out to "
                                     "local-process and local-container jobs, e.g. 0,1,2,3 "
                                     "(or gpus: in the config)."),
+    metrics_port: int | None = typer.Option(None, "--metrics-port", min=1, max=65535,
+                                            help="Serve Prometheus metrics on /metrics "
+                                            "at this port (or metrics_port: in the config)."),
 ) -> None:
     """Poll queues and launch their jobs, each as a launch-job flow run."""
     from launch_core.spec.agent_config import load_agent_config
@@ -48,7 +51,12 @@ def launch_agent(
     # reads a config block.
     loaded, warnings = load_agent_config(config, flags={"queues": queues,
                                                         "max_jobs": max_jobs,
-                                                        "entity": entity, "gpus": gpus})
+                                                        "entity": entity, "gpus": gpus,
+                                                        "metrics_port": metrics_port})
+    if loaded.metrics_port is not None and not config_block:  # a port in use: exit 2 now
+        from launch_core.agent.metrics import check_metrics_address
+
+        check_metrics_address(loaded.metrics_host, loaded.metrics_port)
     log_handler = open_log_file(log_file)
     if config_block:
         typer.echo(f"launch config: Prefect block {config_block}")
@@ -82,7 +90,8 @@ def launch_agent(
         try:
             outcome["launched"] = await agent_flow(
                 queues=queues, max_jobs=max_jobs, entity=entity, config_path=config,
-                config_block=config_block, until_idle=until_idle, stop_key=stop_key)
+                config_block=config_block, until_idle=until_idle, stop_key=stop_key,
+                metrics_port=metrics_port)
         except BaseException as exc:  # re-raised in the main thread below
             outcome["error"] = exc
         finally:

@@ -18,11 +18,14 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from launch_core.agent.fallback import check_for_fallback
+from launch_core.agent.job_lines import ended_line, failed_line, started_line
+from launch_core.agent.metrics import AgentMetrics
 from launch_core.agent.side_tasks import (
     Heartbeat,
     Listener,
@@ -37,7 +40,7 @@ from launch_core.store import Claim, QueueItem, QueueStore
 from launch_core.store.agents import STOP_FINISH, STOP_NOW
 from launch_core.store.engine import database_url
 from launch_core.store.scheduled_claim import GpuSlots
-from launch_core.store.states import ACTIVE, QUEUED
+from launch_core.store.states import ACTIVE, QUEUED, TERMINAL
 
 if TYPE_CHECKING:
     from launch_core.agent.guard import AgentGuard
@@ -104,8 +107,10 @@ class Agent:
         self.until_idle = until_idle
         self.shutdown_grace = shutdown_grace  # seconds running monitors get at a stop
         self.guard = guard  # sweeps our jobs if this process dies before the release
-        self.queue_names = {store.get_queue(entity, q).id: q for q in config.queues}
+        queues = [store.get_queue(entity, q) for q in config.queues]
+        self.queue_names = {queue.id: queue.name for queue in queues}
         self.queue_ids = list(self.queue_names)
+        self.metrics = AgentMetrics(store, entity, queues, log=log)  # served with a port
         self.slots = gpu_slots(store, entity, config)
         self.agent_id = ""
         self.running: dict[int, asyncio.Task[Any]] = {}
@@ -117,9 +122,18 @@ class Agent:
 
     async def run(self) -> int:
         """Poll until stopped (or idle with ``until_idle``); returns jobs claimed.
+        With ``metrics_port`` it serves its metrics meanwhile.
 
-        Raises AgentFailed (after releasing its jobs) when a side task died.
+        Raises AgentFailed (after releasing its jobs) when a side task died, and
+        InvalidInput before it registers when it cannot serve its metrics.
         """
+        host, port = self.config.metrics_host, self.config.metrics_port
+        with self.metrics.serving(host, port):
+            if port is not None:
+                self.log.info("agent metrics on http://%s:%s/metrics", host, port)
+            return await self._run()
+
+    async def _run(self) -> int:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(self._workers(),
                                                      thread_name_prefix="relaunch-work"))
@@ -216,7 +230,8 @@ class Agent:
                                           limit=self._free(), lease_seconds=self._lease)
         for item in adopted:
             self._start(item, resume=True)
-        claimed = await asyncio.to_thread(self.store.claim, self.agent_id, self.queue_ids,
+        claimed = await asyncio.to_thread(self.metrics.timed, self.metrics.claim_seconds,
+                                          self.store.claim, self.agent_id, self.queue_ids,
                                           limit=self._free(), lease_seconds=self._lease,
                                           slots=self.slots)
         for item in claimed:
@@ -233,48 +248,67 @@ class Agent:
         return max(0, self.config.max_jobs - len(self.running))
 
     def _start(self, item: QueueItem, *, resume: bool) -> None:
-        self.log.info("%s job %s", "re-adopting" if resume else "launching", item.id)
+        self.log.info("%s", started_line(item, self.queue_names.get(item.queue_id, "?"),
+                                         resume=resume))
         stale = self.running.get(item.id)
         if stale is not None:  # our older claim of it lapsed: one pipeline per item
             self.log.warning("job %s claimed again; stopping its previous pipeline", item.id)
             stale.cancel()
         with self._held_lock:
             self._held[item.id] = item.claim_token
+        self.metrics.job_started(item, resume=resume)
         self.running[item.id] = asyncio.create_task(self._launch(item, resume))
 
     async def _launch(self, item: QueueItem, resume: bool) -> None:
         try:
-            state = await self.run_job(item, resume)
-            self.log.info("job %s ended: %s", item.id, state)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.log.warning("job %s failed: %s", item.id, one_line(exc))
-            await self._give_back(item, one_line(exc))
+            began = time.monotonic()
+            try:
+                state = await self.run_job(item, resume)
+                self.log.info("%s", ended_line(item.id, state, time.monotonic() - began))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                back = await self._give_back(item, one_line(exc))
+                self.log.warning("%s", failed_line(item.id, exc, back))
+            await self._count_end(item)
         finally:
             if self.running.get(item.id) is asyncio.current_task():
                 self._forget(item.id)
             self._wake.set()
 
-    async def _give_back(self, item: QueueItem, why: str) -> None:
+    async def _give_back(self, item: QueueItem, why: str) -> str | None:
         """A launch that failed outside the pipeline's stages (the orchestration layer,
         say) leaves the item claimed: give it back at once for another attempt rather
-        than hold it until its lease lapses. A submitted or ended item is left alone."""
+        than hold it until its lease lapses. A submitted or ended item is left alone.
+        Returns the state it was given back to (None: it was not)."""
         claim = Claim(self.agent_id, item.claim_token)
         try:
             back = await asyncio.to_thread(self.store.give_back, item.id, claim,
                                            f"launch failed: {why}")
         except (IllegalTransition, LostClaim):
-            return  # submitted, marked failed by its pipeline, or not ours any more
+            return None  # submitted, marked failed by its pipeline, or not ours any more
         except Exception as exc:  # the store is down: the sweep will requeue it
             self.log.warning("could not give job %s back: %s", item.id, one_line(exc))
+            return None
+        return back.state
+
+    async def _count_end(self, item: QueueItem) -> None:
+        """Count the job's end in the metrics if it ended under this claim (not when
+        another agent took it over, or it went back to the queue)."""
+        try:
+            now = await asyncio.to_thread(self.store.get_item, item.id)
+        except Exception as exc:  # the store is away: that end goes uncounted
+            self.log.warning("job %s: could not read its end: %s", item.id, one_line(exc))
             return
-        self.log.info("job %s given back for another attempt (now %s)", item.id, back.state)
+        if (now.state in TERMINAL and now.agent_id == self.agent_id
+                and now.claim_token == item.claim_token):
+            self.metrics.job_ended(now)
 
     def _forget(self, item_id: int) -> None:
         with self._held_lock:
             self._held.pop(item_id, None)
         self.running.pop(item_id, None)
+        self.metrics.job_stopped(item_id)
 
     def held(self) -> dict[int, int]:
         """The items this agent works on, with their claim tokens (thread-safe)."""

@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any, Protocol
 
+from launch_core.agent.metrics import AgentMetrics
 from launch_core.errors import one_line
 from launch_core.spec.agent_config import AgentConfig
 from launch_core.store import QueueStore
@@ -22,6 +23,7 @@ class AgentHooks(Protocol):
 
     agent_id: str
     config: AgentConfig
+    metrics: AgentMetrics
     log: logging.Logger | logging.LoggerAdapter[Any]
     _wake: asyncio.Event
 
@@ -75,10 +77,11 @@ class Heartbeat(SideTask):
         lease = agent.config.lease_seconds
         interval = min(5.0, lease / 3)
         store = QueueStore(database_url(agent.config.database))  # its own pool
+        metrics = agent.metrics
         try:
             while not self.stop.wait(interval):
                 try:
-                    self.beat(store, lease)
+                    metrics.timed(metrics.heartbeat_seconds, self.beat, store, lease)
                 except DBAPIError as exc:  # a restarting database: keep trying
                     agent.log.warning("heartbeat failed: %s", one_line(exc))
         finally:
@@ -88,6 +91,7 @@ class Heartbeat(SideTask):
         renewal = store.renew_leases(self.agent.agent_id, self.agent.held(),
                                      lease_seconds=lease)
         if renewal.lost:
+            self.agent.metrics.leases_lost.inc(len(renewal.lost))
             self.loop.call_soon_threadsafe(self.agent.lost, renewal.lost)
         store.heartbeat_agent(self.agent.agent_id)
 

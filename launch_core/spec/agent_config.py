@@ -139,6 +139,14 @@ class AgentConfig(_Section):
     # GPU devices this agent shares out to its local-process and local-container jobs
     # (launch-agent --gpus 0,1,2,3); None: it does not count GPUs.
     gpus: list[str] | None = None
+    # Prometheus /metrics of the agent (launch-agent --metrics-port); None: not served.
+    # 127.0.0.1 by default: the figures name queues and no one else need read them;
+    # a pod sets 0.0.0.0 so Prometheus scrapes it on the pod IP.
+    metrics_port: int | None = None
+    metrics_host: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9.:_-]{1,253}$")
+    # Seconds between two looks at each queue for its page in the Prefect UI (a table
+    # artifact, flows/queue_artifact.py), written when it changed; 0: no page.
+    queue_page_interval: float = Field(5.0, ge=0, le=3600)
     _source: Path | None = PrivateAttr(None)
 
     @field_validator("max_jobs")
@@ -146,6 +154,21 @@ class AgentConfig(_Section):
     def _check_max_jobs(cls, value: int) -> int:
         if value < -1 or value == 0:
             raise ValueError("must be a positive number of jobs, or -1 for unlimited")
+        return value
+
+    @field_validator("queue_page_interval")
+    @classmethod
+    def _check_queue_page_interval(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError("must be 0 (no queue page) or at least 1 second")
+        return value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _check_metrics_port(cls, value: Any) -> Any:
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 1 <= value <= 65535):
+            raise ValueError("must be a TCP port from 1 to 65535")
         return value
 
     @field_validator("gpus", mode="before")
