@@ -19,7 +19,15 @@ except ImportError:  # pragma: no cover
 from flows import credentials
 from launch_core.errors import LaunchError
 from launch_core.masking import mask
-from relaunch_cli import agent_cmd, agent_cmds, job_cmds, launch_cmd, queue_cmds, quota_cmds
+from relaunch_cli import (
+    agent_cmd,
+    agent_cmds,
+    job_cmds,
+    launch_cmd,
+    launch_job_cmds,
+    queue_cmds,
+    quota_cmds,
+)
 from relaunch_cli.common import BareQueueMeansDefault
 
 app = typer.Typer(
@@ -28,6 +36,7 @@ app = typer.Typer(
     help="Queues, agents and launches of ML jobs, on Prefect.",
 )
 app.add_typer(queue_cmds.app, name="queue")
+launch_job_cmds.register(job_cmds.app)  # job create, describe, ...: launch jobs
 app.add_typer(job_cmds.app, name="job")
 app.add_typer(quota_cmds.app, name="quota")
 app.add_typer(agent_cmds.app, name="agent")

@@ -22,8 +22,6 @@ SECTIONS = ("overrides", "docker", "git")
 
 # W&B keys with no equivalent here, and what to use instead.
 UNSUPPORTED = {
-    "job": "relaunch has no W&B job artifacts: give the job's source "
-           "(docker.docker_image or uri)",
     "run_id": "relaunch assigns each job its run id",
     "sweep_id": "relaunch does not run W&B sweeps",
     "image_uri": "use docker.docker_image",
@@ -122,6 +120,7 @@ def _priority(value: Any, where: str) -> str:
 
 READERS: dict[str, tuple[str, Reader]] = {
     "uri": ("uri", _text),
+    "job": ("job", _text),  # a launch job: [ENTITY/PROJECT/]NAME[:ALIAS|:vN] (-j)
     "git.version": ("ref", _text),
     "docker.docker_image": ("image", _text),
     "overrides.entry_point": ("entry_point", _entry_point),

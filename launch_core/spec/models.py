@@ -267,6 +267,10 @@ class LaunchSpec(_Model):
     project: str | None = Field(default=None, max_length=128)
     name: str | None = Field(default=None, max_length=128)
     author: str | None = Field(default=None, max_length=128)
+    # W&B's ``job``: the launch job version the run was launched from (``NAME:vN``, see
+    # launch_core/spec/job_refs.py); its source and entry point are the fields above.
+    job: str | None = Field(default=None, max_length=80,
+                            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*:v[0-9]+$")
 
     @model_validator(mode="after")
     def _check_source(self) -> LaunchSpec:

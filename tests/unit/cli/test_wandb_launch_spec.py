@@ -247,10 +247,7 @@ def test_base_image_short_flag(relaunch, tmp_path):
     (["-r", "local-process"],
      "error: resource: queue 'docker' runs on local-container, not local-process"),
     (["-j", "wandb/jobs/hello:latest"],
-     "error: -j/--job: W&B job artifacts are not supported (relaunch keeps no artifacts); "
-     "launch the job's source instead: -d IMAGE, -u GIT_URI_OR_DIR or --code DIR"),
-    (["-c", json.dumps({"job": "wandb/jobs/hello:latest"})],
-     "error: -c/--config: key 'job' is not supported"),
+     "error: -j/--job: a job brings its own source; give -j or -d/--docker-image, not both"),
     (["-B", "python:3.12"], "error: -B/--base-image: an image job (-d) builds nothing"),
     (["--async"], "error: --async: applies to a direct launch (without -q)"),
     (["--build-context", "sub"], "error: --build-context: applies to a git repository or a "

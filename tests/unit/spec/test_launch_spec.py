@@ -50,12 +50,16 @@ def test_priority_takes_wandb_numbers_and_names(value: object, name: str) -> Non
     assert read_launch_spec({"priority": value}, SOURCE)["priority"] == name
 
 
+def test_job_is_read_as_a_launch_job_reference() -> None:
+    assert read_launch_spec({"job": "team/proj/train:v0"}, SOURCE) == {
+        "job": "team/proj/train:v0"}
+
+
 @pytest.mark.parametrize(("spec", "message"), [
     ({"foo": 1}, "key 'foo' is not supported (-c takes W&B's launch spec"),
     ({"out": "/tmp"}, "put a run config under overrides.run_config, or pass it with "
                       "--run-config"),
     ({"overrides": {"bar": 1}}, "key 'overrides.bar' is not supported"),
-    ({"job": "team/proj/job:v0"}, "key 'job' is not supported (relaunch has no W&B job"),
     ({"run_id": "abc"}, "key 'run_id' is not supported (relaunch assigns"),
     ({"docker": {"user_id": 1000}}, "key 'docker.user_id' is not supported"),
     ({"overrides": {"artifacts": {"a": "b"}}}, "key 'overrides.artifacts' is not supported"),
