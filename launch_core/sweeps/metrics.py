@@ -34,7 +34,11 @@ def lookup(row: Mapping[str, Any], name: str) -> float | None:
                 break
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:  # float() of a huge int raises OverflowError
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def json_rows(lines: Iterable[str]) -> Iterable[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -195,7 +196,8 @@ def _probabilities(value: Any, count: int, at: str) -> tuple[float, ...]:
 def _number(value: Any, at: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(f"{at}: must be a number")
-    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+    # abs() first: math.isfinite() of a huge int raises OverflowError.
+    if abs(value) > MAX_NUMBER or not math.isfinite(value):
         raise InvalidInput(f"{at}: must be a finite number within ±{MAX_NUMBER:g}")
     return value
 
@@ -231,7 +233,9 @@ def grid_count(parameter: Parameter) -> int:
     if kind == "int_uniform":
         return int(parameter.max) - int(parameter.min) + 1
     if kind == "q_uniform":
-        return max(math.ceil((parameter.max - parameter.min) / parameter.q), 1)
+        steps = (parameter.max - parameter.min) / parameter.q
+        # A tiny q over a wide range is past any grid (and past float: inf).
+        return max(math.ceil(steps), 1) if math.isfinite(steps) else sys.maxsize
     return len(parameter.values) if kind == "categorical" else 1
 
 

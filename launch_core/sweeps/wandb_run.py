@@ -116,7 +116,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as stream:
         if stream.read(len(HEADER)) != HEADER:
             return
-        offset, pending = len(HEADER), b""
+        offset, pending, size = len(HEADER), list[bytes](), 0
         while True:
             room = BLOCK - offset % BLOCK
             if room < CHUNK_HEADER:  # the block's zero trailer
@@ -133,12 +133,15 @@ def _chunks(path: Path) -> Iterator[bytes]:
             if kind == FULL:
                 yield data
             elif kind == FIRST:
-                pending = data
-            elif kind == MIDDLE:
-                pending += data
+                pending, size = [data], len(data)
+            elif kind == MIDDLE:  # a list, joined once: += would copy it every chunk
+                pending.append(data)
+                size += len(data)
+                if size > MAX_SUMMARY_BYTES:  # no record of a real run is this big
+                    return
             elif kind == LAST:
-                yield pending + data
-                pending = b""
+                yield b"".join([*pending, data])
+                pending, size = [], 0
             else:
                 return
 

@@ -316,3 +316,11 @@ def test_method_refusals(keys: dict[str, Any], message: str) -> None:
 def test_non_json_data_is_refused() -> None:
     with pytest.raises(InvalidInput, match="not a finite number"):
         parse(parameters={"a": {"min": 0, "max": float("inf")}})
+
+
+def test_numbers_past_float_are_refused_not_a_traceback() -> None:
+    huge = int("1" + "0" * 400)
+    assert "parameters.a.max: must be a finite number" in refused(
+        parameters={"a": {"min": 0, "max": huge}})
+    assert "the grid has more than" in refused(method="grid", parameters={"a": {
+        "distribution": "q_uniform", "min": 0, "max": 1e300, "q": 1e-300}})

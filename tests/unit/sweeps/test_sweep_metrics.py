@@ -108,3 +108,37 @@ def test_a_summary_file_is_read_when_the_client_wrote_one(tmp_path: Path) -> Non
     assert wandb_run.find_run(tmp_path) == run_dir
     assert metrics.wandb_value(run_dir, "loss") == 0.3
     assert metrics.wandb_value(run_dir, "val.acc") == 0.8
+
+
+def test_a_huge_integer_metric_is_no_value() -> None:
+    assert metrics.output_value(['{"loss": 1' + "0" * 400 + "}"], "loss") is None
+
+
+def _chunk(kind: int, data: bytes) -> bytes:
+    import struct
+    import zlib
+    return struct.pack("<IHB", zlib.crc32(bytes([kind]) + data), len(data), kind) + data
+
+
+def test_a_record_past_the_size_cap_is_not_read(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile log of one endless record (FIRST, then MIDDLE chunks): reading stops
+    at the cap instead of gathering it all."""
+    monkeypatch.setattr(wandb_run, "MAX_SUMMARY_BYTES", 256 * 1024)
+    run_dir = tmp_path / "offline-run-20260101_000000-big"
+    run_dir.mkdir()
+    body, first = bytearray(wandb_run.HEADER), True
+    while len(body) < 1024 * 1024:
+        room = wandb_run.BLOCK - len(body) % wandb_run.BLOCK
+        if room < wandb_run.CHUNK_HEADER:
+            body += bytes(room)
+            continue
+        body += _chunk(wandb_run.FIRST if first else wandb_run.MIDDLE,
+                       bytes(room - wandb_run.CHUNK_HEADER))
+        first = False
+    body += _chunk(wandb_run.LAST, b"")
+    (run_dir / "run-big.wandb").write_bytes(bytes(body))
+    assert list(wandb_run._chunks(run_dir / "run-big.wandb")) == []  # noqa: SLF001
+    monkeypatch.setattr(wandb_run, "MAX_SUMMARY_BYTES", 4 * 1024 * 1024)  # under it: read
+    [record] = wandb_run._chunks(run_dir / "run-big.wandb")  # noqa: SLF001
+    assert len(record) > 900 * 1024
