@@ -31,7 +31,7 @@ pytest_plugins = ["tests.support.docker", "tests.support.marker_jobs",
                   "tests.support.fixtures.prefect", "tests.support.fixtures.builders",
                   "tests.support.fixtures.kubernetes", "tests.support.fixtures.sagemaker",
                   "tests.support.fixtures.vertex", "tests.support.fixtures.store",
-                  "tests.support.fixtures.core"]
+                  "tests.support.fixtures.core", "tests.support.fixtures.browser"]
 
 
 @pytest.fixture(scope="session")
@@ -140,6 +140,9 @@ SERVICE_FIXTURES: dict[str, tuple[str, ...]] = {
     "postgres_url": ("postgres",),  # reaches postgres_admin_url via getfixturevalue
     "private_postgres": ("postgres",),  # tests/support/fixtures/prefect.py
     "prefect_api": ("prefect_server", "postgres"),
+    "prefect_ui_api": ("prefect_server", "postgres"),  # tests/support/fixtures/prefect.py
+    "chromium": ("browser",),  # tests/support/fixtures/browser.py (Chromium, Playwright)
+    "browser": ("browser",),  # the same file: a Playwright browser on that Chromium
     "docker_env": ("docker",),  # tests/support/docker.py (daemon and registries)
     "moto_server": ("moto",),  # tests/support/docker.py
     "gcs_emulator": ("gcs",),  # tests/support/fixtures/builders.py (gcp-storage-emulator)
@@ -160,6 +163,7 @@ _START = {
     "a private PostgreSQL server": "bash scripts/start-postgres.sh (see its error above)",
     "Docker": 'eval "$(bash scripts/start-docker.sh)"',
     "OCI registry": 'eval "$(bash scripts/start-docker.sh)"',
+    "Chromium": "bash scripts/install-browser.sh (root), and make venv for playwright",
 }
 _MISSING = re.compile(r"(?:Skipped|Failed): (?P<name>.+?)"
                       r" (?:not available|is required in CI): (?P<why>[^\n]*)")

@@ -32,7 +32,7 @@ WANDB_CONFIG_PATH = Path("~/.config/wandb/launch-config.yaml")  # read when ours
 # ("" is the top level): W&B's agent schema, plus the keys its registries (repository,
 # account_id, image-name, project, region) and its kaniko builder read from their sections.
 WANDB_UNUSED_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"max_schedulers", "base_url"}),
+    "": frozenset({"base_url"}),
     "builder": frozenset({"kaniko-config"}),
     "registry": frozenset({"repository", "account_id", "image-name", "project", "region"}),
 }
@@ -121,6 +121,9 @@ class AgentConfig(_Section):
     """Everything an agent runs with. Unknown keys are errors."""
 
     max_jobs: int = 1
+    # Sweep schedulers it runs at once (W&B's, default 1, -1 unlimited); they do not
+    # take a max_jobs slot (launch_core/sweep_runs/).
+    max_schedulers: int = 1
     entity: str | None = None
     queues: list[str] = Field(default_factory=list)
     builder: BuilderConfig = Field(default_factory=lambda: BuilderConfig.model_validate({}))
@@ -149,7 +152,7 @@ class AgentConfig(_Section):
     queue_page_interval: float = Field(5.0, ge=0, le=3600)
     _source: Path | None = PrivateAttr(None)
 
-    @field_validator("max_jobs")
+    @field_validator("max_jobs", "max_schedulers")
     @classmethod
     def _check_max_jobs(cls, value: int) -> int:
         if value < -1 or value == 0:

@@ -29,20 +29,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_prefect_server(postgres_admin_url: str, home: Path) -> Iterator[str]:
-    """Yield the API URL of a Prefect server on 127.0.0.1; stop it (by PID) after."""
+def run_prefect_server(postgres_admin_url: str, home: Path, *, ui: bool = False
+                       ) -> Iterator[str]:
+    """Yield the API URL of a Prefect server on 127.0.0.1; stop it (by PID) after.
+
+    Without ``ui`` (the default) it serves the API only. With it, it also serves the
+    web UI at the API URL without ``/api``, told where its API is
+    (``PREFECT_UI_API_URL``), its built pages kept under ``home``."""
     databases = fresh_postgres_database(postgres_admin_url)
     db_url = next(databases).replace("postgresql://", "postgresql+asyncpg://", 1)
     port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_DATABASE_CONNECTION_URL": db_url, "PREFECT_UI_ENABLED": "false"}
+           "PREFECT_API_DATABASE_CONNECTION_URL": db_url,
+           "PREFECT_UI_ENABLED": "true" if ui else "false"}
+    if ui:  # the UI's pages call this API from the browser
+        env.update(PREFECT_UI_API_URL=api, PREFECT_UI_STATIC_DIRECTORY=str(home / "ui"))
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port), "--no-ui"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    api = f"http://127.0.0.1:{port}/api"
+                             "--port", str(port), *([] if ui else ["--no-ui"])], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_healthy(api, proc, home / "server.log")
         yield api
