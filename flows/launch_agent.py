@@ -9,8 +9,11 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
+from flows.job_events import JobEventRelay
 from flows.launch_job import run_launch_job
+from flows.queue_artifact import queue_pages
 from flows.runtime import agent_config_for, register_config, stop_signal_for, store_for
+from flows.sweep_scheduler import run_sweep_scheduler
 from launch_core.agent.agent import Agent
 from launch_core.agent.guard import AgentGuard
 from launch_core.api import default_entity
@@ -40,7 +43,7 @@ def _run_name() -> str:
 async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = None,
                        entity: str | None = None, config_path: str | None = None,
                        config_block: str | None = None, until_idle: bool = False,
-                       stop_key: str | None = None) -> int:
+                       stop_key: str | None = None, metrics_port: int | None = None) -> int:
     """Poll ``queues`` and launch their jobs until stopped; returns jobs claimed.
 
     The config comes from ``config_block`` (an AgentConfigBlock name), else the one
@@ -50,8 +53,10 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     handles the signals). Without it (a deployment run by a Prefect
     worker) a SIGTERM (a cancel, or sent to the process) stops the agent as the CLI's
     does and then goes on to Prefect's engine, and a guard process sweeps the agent's
-    jobs at once if its process is killed. Raises ConfigError for a bad config or no
-    queue, AgentFailed when a side task of the agent died.
+    jobs at once if its process is killed. ``metrics_port`` serves the agent's
+    Prometheus metrics there (over the config's ``metrics_port``). Raises ConfigError
+    for a bad config or no queue, InvalidInput when the metrics cannot be served on
+    that port, AgentFailed when a side task of the agent died.
     """
     loaded = None if config_block else agent_config_for(stop_key)
     if loaded is not None:  # the CLI's, loaded once with its flags
@@ -59,7 +64,8 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     else:
         data = await _block_data(config_block) if config_block else None
         config, warnings = load_agent_config(config_path, data=data, flags={
-            "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity})
+            "queues": list(queues or []), "max_jobs": max_jobs, "entity": entity,
+            "metrics_port": metrics_port})
     mask_log_handlers()  # secret values masked in every log record from here on
     logger = get_run_logger()
     for warning in [*warnings, *_temporary_server_warning(config.max_jobs)]:
@@ -73,10 +79,13 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
         assert agent is not None
         register_config(agent.agent_id, config)  # the job's flow takes it from here
         try:
+            if item.spec.is_scheduler:  # a sweep's scheduler, not a job
+                return await run_sweep_scheduler(item, agent.agent_id)
             return await run_launch_job(item_id=item.id,
                                         queue_name=agent.queue_names[item.queue_id],
                                         actor=agent.agent_id, resume=resume,
-                                        claim_token=item.claim_token)
+                                        claim_token=item.claim_token,
+                                        on_api_error=agent.metrics.prefect_api_error)
         except TerminationSignal as signal:
             # Prefect's engine raises SIGTERM wherever the main thread is; here it
             # ended this job's flow run, which must not leave the agent polling.
@@ -89,9 +98,15 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
     if stop_key is None:  # a deployment's run: guard its jobs and its flow run
         agent.guard = AgentGuard(database_url(config.database), module="flows.agent_guard",
                                  flow_run=str(flow_run.get_id()))
+    # Job state changes as Prefect events (relaunch.job.*), from a thread of its own.
+    relay = JobEventRelay(database_url(config.database), agent.entity, agent.queue_names,
+                          logger)
+    await asyncio.to_thread(relay.start)
     try:
-        claimed = await agent.run()
+        async with queue_pages(agent, logger):  # the queues' pages in the Prefect UI
+            claimed = await agent.run()
     finally:
+        await asyncio.to_thread(relay.stop)
         if agent.guard is not None:
             await asyncio.to_thread(agent.guard.close)
     if terminated:  # the jobs are released: now Prefect's engine ends the run

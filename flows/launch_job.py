@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.context import FlowRunContext
 
+from flows.job_events import note_flow_run
 from flows.registry_setup import load_block_credentials
 from flows.runtime import config_for, run_logger, share_sync_client, store_for
 from flows.tasks import prefect_step
@@ -47,12 +50,15 @@ async def launch_job(item_id: int, queue_name: str = "", config: dict[str, Any] 
     pipeline = JobPipeline(store_for(agent_config.database), agent_config, actor,
                            lambda line: logger.info("%s", line),
                            load_credentials=load_block_credentials)
+    # The job's Prefect events (relaunch.job.*) relate to this flow run from here on.
+    await note_flow_run(pipeline.store, item_id, actor, claim_token, logger)
     return await pipeline.run(item_id, claim_token=claim_token, resume=resume,
                               step=prefect_step, announce=_publish)
 
 
 async def run_launch_job(item_id: int, queue_name: str, actor: str, resume: bool,
-                         claim_token: int | None) -> str:
+                         claim_token: int | None, *,
+                         on_api_error: Callable[[str], None] | None = None) -> str:
     """Run the launch-job flow for a job ``actor`` holds; returns its end state.
 
     Raises StageFailed when the pipeline failed. A job that ended under this claim
@@ -60,6 +66,8 @@ async def run_launch_job(item_id: int, queue_name: str, actor: str, resume: bool
     unreachable) is not failed or given back for that: one warning says the Prefect
     UI shows that flow run unfinished. Any other error means the flow run could not
     be created or started, and nothing of the job ran: the caller gives it back.
+    Either way, when the error came from the Prefect API (an HTTP error, its client's
+    retries spent), ``on_api_error`` is told "flow_run_start" or "flow_run_end".
     """
     try:
         return await asyncio.create_task(
@@ -68,6 +76,8 @@ async def run_launch_job(item_id: int, queue_name: str, actor: str, resume: bool
         raise
     except Exception as exc:
         item = await asyncio.to_thread(_ended_under, actor, item_id, claim_token)
+        if on_api_error is not None and _from_prefect_api(exc):
+            on_api_error("flow_run_start" if item is None else "flow_run_end")
         if item is None:
             raise
         if item.state == FAILED:
@@ -116,6 +126,19 @@ async def _with_saved_result_storage() -> Any:
             return launch_job
         _JOB_FLOWS.append(launch_job.with_options(result_storage=storage))
     return _JOB_FLOWS[0]
+
+
+def _from_prefect_api(exc: BaseException) -> bool:
+    """Whether ``exc`` or an error it came from is an HTTP error of Prefect's client
+    (a 5xx or 4xx answer, a connection refused or timed out)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, httpx.HTTPError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _ended_under(actor: str, item_id: int, claim_token: int | None) -> QueueItem | None:
