@@ -1,4 +1,4 @@
-"""``relaunch queue create|list|show|update|delete``."""
+"""``relaunch queue create|list|show|stats|update|delete``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from launch_core import api
 from launch_core.errors import InvalidInput, NotFound
+from launch_core.spec.policy import parse_duration
 from launch_core.store import QueueStore
 from relaunch_cli.common import EntityOption, JsonOption, mapping_option
 from relaunch_cli.output import ago, item_json, print_json, queue_json, table
@@ -26,6 +27,7 @@ from relaunch_cli.policy_flags import (
     name_flags,
     policy_flags,
 )
+from relaunch_cli.stats_output import print_stats, stats_json
 
 app = typer.Typer(no_args_is_help=True, help="Create, inspect and change queues.")
 
@@ -150,6 +152,32 @@ def show(name: str, entity: str | None = EntityOption, as_json: bool = JsonOptio
     table("pending", ["position", "job", "priority", "name", "enqueued"], [
         [pos, item.id, item.priority_name, item.spec.name, ago(item.enqueued_at)]
         for pos, item in pending])
+
+
+@app.command("stats")
+def stats(name: str | None = typer.Argument(None, metavar="[QUEUE]", help="One queue "
+                                            "(default: every queue of the entity)."),
+          entity: str | None = EntityOption,
+          since: str = typer.Option("24h", "--since", help="The window of the ended, wait, "
+                                    "run and failure figures: 90s, 30m, 24h, 7d..."),
+          as_json: bool = JsonOption) -> None:
+    """Figures of a queue (or of each queue of the entity): queued by priority, running,
+    ended in the window by state, wait and run p50/p95, the oldest queued job's age,
+    the top failure reasons, and running per user or project under fair share."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise InvalidInput(f"--since: {exc}") from None
+    store = api.open_store()
+    entity = entity or api.default_entity()
+    queues = ([store.get_queue(entity, name)] if name is not None
+              else [queue for queue, _ in store.list_queues(entity)])
+    figures = store.queue_stats(queues, window)
+    if as_json:
+        print_json(stats_json(figures[0]) if name is not None
+                   else [stats_json(one) for one in figures])
+    else:
+        print_stats(figures, entity)
 
 
 @app.command("update")
