@@ -202,16 +202,31 @@ def launch(store: QueueStore, queue_name: str, fields: Mapping[str, Any], *,
 
 
 def enqueue(store: QueueStore, queue_name: str, request: LaunchRequest, *,
-            max_code_bytes: int = DEFAULT_MAX_CODE_BYTES) -> QueueItem:
+            max_code_bytes: int = DEFAULT_MAX_CODE_BYTES, after: Sequence[int] = ()
+            ) -> QueueItem:
     """Validate and enqueue a launch request (see ``prepare_request``); one
     transaction. The item records the GPUs its resource counts in the job's config
-    (``Resource.demand``), which quotas and agents' GPU slots count."""
+    (``Resource.demand``), which quotas and agents' GPU slots count. ``after``: jobs
+    it waits for (``launch --after``, see ``QueueStore.enqueue``)."""
+    return enqueue_array(store, queue_name, request, None, max_code_bytes=max_code_bytes,
+                         after=after)[0]
+
+
+def enqueue_array(store: QueueStore, queue_name: str, request: LaunchRequest,
+                  indices: Sequence[int] | None, *,
+                  max_code_bytes: int = DEFAULT_MAX_CODE_BYTES, after: Sequence[int] = ()
+                  ) -> list[QueueItem]:
+    """``enqueue``, one job per array index of ``indices`` (``launch --array``), all in
+    one new group and one transaction; None: one job in no array."""
     prepared = prepare_request(store, queue_name, request, max_code_bytes=max_code_bytes,
                                upload=True)
     gpus = launch_gpus(prepared)
     try:
-        return store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob,
-                             gpus=gpus)
+        if indices is None:
+            return [store.enqueue(prepared.queue, prepared.spec, code_blob=prepared.code_blob,
+                                  gpus=gpus, after=after)]
+        return store.enqueue_array(prepared.queue, prepared.spec, indices,
+                                   code_blob=prepared.code_blob, gpus=gpus, after=after)
     except BaseException:
         from launch_core.storage.code_store import delete_code, is_stored_code
 

@@ -7,13 +7,15 @@ from typing import Any
 import typer
 
 from launch_core import api
-from launch_core.errors import LaunchError, NotFound
+from launch_core.errors import InvalidInput, LaunchError, NotFound
 from launch_core.spec.failure_class import last_retry
 from launch_core.store import QueueItem, QueueStore
 from relaunch_cli.common import EntityOption, JsonOption
 from relaunch_cli.output import ago, duration, item_json, print_json, table
 
-app = typer.Typer(no_args_is_help=True, help="Inspect and cancel jobs.")
+app = typer.Typer(no_args_is_help=True, help="Launch jobs (named, versioned recipes: "
+                  "create, describe, versions, alias, delete) and runs (list, status, "
+                  "logs, cancel, rerun).")
 
 
 @app.command("list")
@@ -21,6 +23,8 @@ def list_jobs(
     queue: str | None = typer.Option(None, "-q", "--queue"),
     entity: str | None = EntityOption,
     state: list[str] = typer.Option([], "--state", help="Only these states (repeatable)."),
+    group: str | None = typer.Option(None, "--group", help="Only the jobs of this group "
+                                     "(an --array's), with their array indices."),
     limit: int = typer.Option(50, "--limit"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -29,15 +33,24 @@ def list_jobs(
     entity = entity or api.default_entity()
     queue_id = store.get_queue(entity, queue).id if queue else None
     found = store.list_items(entity=entity, queue_id=queue_id, states=tuple(state) or None,
-                             limit=limit)
+                             group=group, limit=limit)
+    if group is not None and not found and not store.list_items(entity=entity, group=group,
+                                                                limit=1):
+        raise NotFound(f"--group: no jobs in group {group!r} of entity {entity!r}")
     names = {q.id: q.name for q, _ in store.list_queues(entity)}
     if as_json:
         print_json([item_json(item, names.get(item.queue_id)) for item in found])
         return
-    table(None, ["job", "queue", "state", "priority", "submitter", "name", "duration", "exit",
-                 "stage"], [
+    columns = ["job", "queue", "state", "priority", "submitter", "name", "duration", "exit",
+               "stage"]
+    rows: list[list[Any]] = [
         [i.id, names.get(i.queue_id), i.state, i.priority_name, i.submitter or None,
-         i.spec.name, duration(i), i.exit_code, i.stage] for i in found])
+         i.spec.name, duration(i), i.exit_code, i.stage] for i in found]
+    if group is not None:  # the jobs of an array: their indices
+        columns.insert(1, "index")
+        for row, item in zip(rows, found, strict=True):
+            row.insert(1, item.array_index)
+    table(None, columns, rows)
 
 
 @app.command("status")
@@ -53,7 +66,10 @@ def status(job_id: int, entity: str | None = typer.Option(
         raise NotFound(f"job {job_id} not found in entity {entity!r}")
     position = store.position(item)
     data = item_json(item, queue.name, position)
-    if item.state == "queued":
+    data["after"] = [{"id": i, "state": s} for i, s in store.dependencies(item.id)]
+    if item.state == "queued" and item.held:  # its dependencies hold it, not its queue
+        data["waiting"] = _held(data["after"])
+    elif item.state == "queued":
         data["waiting"] = _why_waiting(store, item, queue.entity, queue.name)
     if item.state in ("submitted", "running"):
         data["resource_status"] = _resource_status(store, item)
@@ -65,6 +81,13 @@ def status(job_id: int, entity: str | None = typer.Option(
     for key in ("stage", "reason", "exit_code", "agent_id", "handle"):
         if data[key] is not None:
             typer.echo(f"  {key}: {data[key]}")
+    if item.spec.job:  # the launch job version it was launched from (-j)
+        typer.echo(f"  launched from job {item.spec.job}")
+    if item.group_id is not None:
+        index = "" if item.array_index is None else f", array index {item.array_index}"
+        typer.echo(f"  group: {item.group_id}{index}")
+    if data["after"]:
+        typer.echo("  after: " + ", ".join(f"{d['id']} ({d['state']})" for d in data["after"]))
     typer.echo(f"  enqueued {ago(item.enqueued_at)}, duration {duration(item)}")
     if data["last_retry"]:
         typer.echo(f"  {data['last_retry']}")
@@ -85,6 +108,15 @@ def _resource_status(store: QueueStore, item: QueueItem) -> str | None:
         elif event.message and event.message.startswith(RESOURCE_NOTE):
             said = event.message[len(RESOURCE_NOTE):]
     return said
+
+
+def _held(after: list[dict[str, Any]]) -> dict[str, Any]:
+    """Why a held job waits: the jobs it waits for that have not finished."""
+    from relaunch_cli.arrays import waiting_for
+
+    pending = [d for d in after if d["state"] != "finished"]
+    return {"position": None, "after": pending,
+            "summary": waiting_for([(d["id"], d["state"]) for d in pending])}
 
 
 def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) -> dict[str, Any]:
@@ -110,8 +142,18 @@ def _why_waiting(store: QueueStore, item: QueueItem, entity: str, queue: str) ->
 
 
 @app.command("cancel")
-def cancel(job_id: int) -> None:
+def cancel(job_id: int | None = typer.Argument(None),
+           group: str | None = typer.Option(None, "--group", help="Cancel every unfinished "
+                                            "job of this group (an --array's) instead."),
+           entity: str | None = EntityOption) -> None:
     """Cancel a job: a queued one at once, a running one through its agent."""
+    if group is not None:
+        if job_id is not None:
+            raise InvalidInput("--group: give a job ID or --group GROUP, not both")
+        _cancel_group(group, entity or api.default_entity())
+        return
+    if job_id is None:
+        raise InvalidInput("job cancel: give a job ID, or --group GROUP")
     item = api.open_store().request_cancel(job_id)
     if item.state == "cancelled":
         typer.echo(f"cancelled job {job_id}")
@@ -119,29 +161,44 @@ def cancel(job_id: int) -> None:
         typer.echo(f"cancel requested for job {job_id} ({item.state}); its agent stops it")
 
 
+def _cancel_group(group: str, entity: str) -> None:
+    done = api.open_store().cancel_group(entity, group)
+    if not done.cancelled and not done.requested:
+        typer.echo(f"group {group}: no unfinished jobs to cancel")
+        return
+    typer.echo(f"group {group}: cancelled {len(done.cancelled)} queued job(s); cancel "
+               f"requested for {len(done.requested)} active job(s), their agents stop them")
+
+
 @app.command("logs")
 def logs(job_id: int,
          follow: bool = typer.Option(False, "--follow", "-f",
                                      help="Keep printing until the job ends.")) -> None:
-    """Print a job's output (from its resource); --follow streams it."""
+    """Print a job's output (from its resource); --follow streams it, with a status
+    line (state, stage, elapsed) on stderr when that is a terminal."""
     import sys
     import time
 
     from launch_core.backends.resource import get_resource
     from launch_core.store.states import TERMINAL
+    from relaunch_cli.status_line import StatusLine, job_status
 
     store = api.open_store()
     item = store.get_item(job_id)
     offset = 0
-    while True:
-        if item.handle:
-            text, offset = get_resource(item.handle["resource"]).read_logs(item.handle, offset)
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if not follow or item.state in TERMINAL:
-            break
-        time.sleep(0.5)
-        item = store.get_item(job_id)
+    with StatusLine(wanted=follow) as status:
+        out = status.through(sys.stdout)
+        while True:
+            if item.handle:
+                text, offset = get_resource(item.handle["resource"]).read_logs(item.handle,
+                                                                               offset)
+                out.write(text)
+                out.flush()
+            if not follow or item.state in TERMINAL:
+                break
+            status.show(job_status(item, store.clock()))
+            time.sleep(0.5)
+            item = store.get_item(job_id)
     if item.handle is None:  # nothing to show is no bad input: exit 1, not 2
         never = "never ran" if item.state in TERMINAL else "has not run"
         raise LaunchError(f"job {job_id} has no logs: it {never} ({item.state})")

@@ -11,6 +11,8 @@ import typer
 
 from launch_core import api
 from launch_core.errors import InvalidInput
+from launch_core.job_api import job_request
+from launch_core.spec.arrays import parse_after, parse_array
 from launch_core.spec.launch_request import LaunchRequest
 from launch_core.store import QueueStore
 from relaunch_cli.common import (
@@ -23,16 +25,12 @@ from relaunch_cli.common import (
 from relaunch_cli.launch_request import build_request
 from relaunch_cli.output import item_json, print_json, spec_json
 
-JOBS_UNSUPPORTED = ("-j/--job: W&B job artifacts are not supported (relaunch keeps no "
-                    "artifacts); launch the job's source instead: -d IMAGE, "
-                    "-u GIT_URI_OR_DIR or --code DIR")
-
 
 def launch(
     queue: str | None = typer.Option(None, "-q", "--queue", help="Queue to enqueue into "
                                      "(-q alone: the queue 'default'). Without -q: run here."),
-    job: str | None = typer.Option(None, "-j", "--job", help="W&B job artifact: not "
-                                   "supported (give its source with -d, -u or --code)."),
+    job: str | None = typer.Option(None, "-j", "--job", help="Source: a launch job "
+                                   "(relaunch job create), [ENTITY/PROJECT/]NAME[:ALIAS|:vN]."),
     docker_image: str | None = typer.Option(None, "-d", "--docker-image",
                                             help="Source: a prebuilt image."),
     uri: str | None = typer.Option(None, "-u", "--uri", help="Source: a git repository, "
@@ -73,17 +71,20 @@ def launch(
     entity: str | None = EntityOption,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved resource "
                                  "config; enqueue nothing."),
+    array: str | None = typer.Option(None, "--array", help="One job per index, A-B[:STEP] "
+                                     "(inclusive) or N, in one group; each job gets "
+                                     "RELAUNCH_ARRAY_INDEX."),
+    after: list[str] = typer.Option([], "--after", help="Wait until these jobs finished: "
+                                    "ID[,ID]; cancelled if one fails or is cancelled."),
     as_json: bool = JsonOption,
 ) -> None:
     """Enqueue a job into a queue (validated against its guardrails); without -q, run
     it here (local-process, or -r local-container) through the same pipeline."""
-    if job is not None:
-        raise InvalidInput(JOBS_UNSUPPORTED)
     if job_name is not None:
         typer.echo("warning: -J/--job-name: relaunch creates no W&B job, the name is "
                    "not used", err=True)
     flags: dict[str, Any] = {
-        "image": docker_image, "uri": uri, "ref": git_version,
+        "image": docker_image, "uri": uri, "ref": git_version, "job": job,
         "entry_point": _entry_point(entry_point),
         "args": [part for arg in args for part in split_command(arg, "-a/--args")],
         "dockerfile": dockerfile, "base_image": base_image,
@@ -93,8 +94,14 @@ def launch(
         "priority": priority, "project": project, "name": name, "entity": entity,
         "resource": resource,
     }
+    indices = None if array is None else parse_array(array)
+    waits = parse_after(after) if after else []
+    if queue is None and (indices is not None or waits):
+        flag = "--array" if indices is not None else "--after"
+        raise InvalidInput(f"{flag}: needs -q/--queue (a direct launch runs one job here)")
     request = build_request(flags, config, code, build_context)
     store = api.open_store()
+    request = job_request(store, request)  # -j: the job version's recipe
     if queue is None:
         _run_here(store, request, dry_run=dry_run, run_async=run_async, as_json=as_json)
     elif run_async:
@@ -102,6 +109,10 @@ def launch(
                            "launch never waits")
     elif dry_run:
         _dry_run(store, queue, request)
+    elif indices is not None or waits:
+        from relaunch_cli.arrays import enqueue_group
+
+        enqueue_group(store, queue, request, indices, waits, as_json)
     else:
         _enqueue(store, queue, request, as_json)
 

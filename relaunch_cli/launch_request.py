@@ -14,7 +14,7 @@ from launch_core.spec.launch_spec import read_launch_spec
 from launch_core.spec.models import stays_inside
 
 SPEC_FLAG = "-c/--config"
-SOURCES = ("image", "uri")  # the spec's sources; any source flag replaces them
+SOURCES = ("image", "uri", "job")  # the spec's sources; any source flag replaces them
 
 
 def build_request(flags: dict[str, Any], spec: str | None, code: Path | None,

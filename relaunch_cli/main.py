@@ -27,6 +27,7 @@ from relaunch_cli import (
     launch_job_cmds,
     queue_cmds,
     quota_cmds,
+    sweep_cmds,
 )
 from relaunch_cli.common import BareQueueMeansDefault
 
@@ -42,6 +43,8 @@ app.add_typer(quota_cmds.app, name="quota")
 app.add_typer(agent_cmds.app, name="agent")
 app.command("launch", no_args_is_help=True, cls=BareQueueMeansDefault)(launch_cmd.launch)
 app.command("launch-agent")(agent_cmd.launch_agent)
+app.command("launch-sweep", no_args_is_help=True)(sweep_cmds.launch_sweep)
+app.add_typer(sweep_cmds.app, name="sweep")
 
 _state = {"verbose": False}
 

@@ -27,7 +27,8 @@ def item_json(item: QueueItem, queue: str | None = None, position: int | None = 
         "resume_count": item.resume_count, "cancel_requested": item.cancel_requested,
         "agent_id": item.agent_id, "handle": item.handle, "submitter": item.submitter,
         "project": item.project or None, "gpus": item.gpus, "devices": item.devices,
-        "retries": item.retries, "enqueued_at": item.enqueued_at,
+        "retries": item.retries, "group": item.group_id, "array_index": item.array_index,
+        "held": item.held, "enqueued_at": item.enqueued_at,
         "started_at": item.started_at, "finished_at": item.finished_at,
         "spec": spec_json(item.spec),
     }

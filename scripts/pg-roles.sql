@@ -56,10 +56,17 @@ BEGIN
                    schema_name);
     -- A table's id sequence changes owner with it.
     FOREACH rel IN ARRAY ARRAY['queues', 'items', 'events', 'agents', 'blobs',
-                               'quotas', 'alembic_version'] LOOP
+                               'quotas', 'launch_jobs', 'launch_job_versions',
+                               'launch_job_aliases', 'alembic_version'] LOOP
         EXECUTE format('ALTER TABLE %I OWNER TO relaunch_admin', rel);
     END LOOP;
 END $$;
+
+-- The dependencies of launch --after (migration 0007).
+ALTER TABLE item_deps OWNER TO relaunch_admin;
+-- Sweeps and their trials (migration 0009).
+ALTER TABLE sweeps OWNER TO relaunch_admin;
+ALTER TABLE sweep_trials OWNER TO relaunch_admin;
 
 -- 3. Which entities each role serves: a row (role, entity) lets the members of
 -- `role` see and act on the queues, items, events, agents and code tarballs of
@@ -100,6 +107,8 @@ ALTER FUNCTION relaunch_serves(text) OWNER TO relaunch_admin;
 -- re-run drops what an older version of this script granted.
 REVOKE ALL ON queues, items, events, agents, blobs, quotas, alembic_version
     FROM PUBLIC, relaunch_agent, relaunch_submitter;
+REVOKE ALL ON launch_jobs, launch_job_versions, launch_job_aliases
+    FROM PUBLIC, relaunch_agent, relaunch_submitter;
 REVOKE ALL ON SEQUENCE queues_id_seq, items_id_seq, events_id_seq
     FROM PUBLIC, relaunch_agent, relaunch_submitter;
 
@@ -121,14 +130,24 @@ GRANT SELECT ON quotas TO relaunch_agent, relaunch_submitter;
 GRANT SELECT, UPDATE (state, agent_id, claim_token, lease_expires_at, handle, stage,
                       reason, exit_code, started_at, finished_at, attempts,
                       resume_count, updated_at, devices, retries, raised, queue_id,
-                      enqueued_at, priority, gpus)
+                      enqueued_at, priority, gpus, held)
     ON items TO relaunch_agent;
--- A submitter enqueues and cancels; the trigger in step 6 confines its updates.
+-- A submitter enqueues (an array's jobs in one group, jobs held for what they wait
+-- for) and cancels (a job waiting for a cancelled one ends cancelled, its reason
+-- naming it); the trigger in step 6 confines its updates.
 GRANT SELECT, INSERT (queue_id, state, priority, enqueued_at, run_id, spec,
-                      max_attempts, updated_at, submitter, project, gpus),
-      UPDATE (state, cancel_requested, finished_at, lease_expires_at, updated_at)
+                      max_attempts, updated_at, submitter, project, gpus, group_id,
+                      array_index, held),
+      UPDATE (state, cancel_requested, finished_at, lease_expires_at, updated_at, reason)
     ON items TO relaunch_submitter;
 GRANT USAGE ON SEQUENCE items_id_seq TO relaunch_submitter;
+
+-- item_deps (launch --after): a submitter records what the jobs it enqueues wait for;
+-- an agent reads them to release a held job when they have finished (held, above) or
+-- cancel it when one failed. Nobody changes or deletes a dependency (the admin aside).
+REVOKE ALL ON item_deps FROM PUBLIC, relaunch_agent, relaunch_submitter;
+GRANT SELECT ON item_deps TO relaunch_agent;
+GRANT SELECT, INSERT ON item_deps TO relaunch_submitter;
 
 -- events: an append-only audit log (no UPDATE or DELETE for anyone but the admin).
 GRANT SELECT, INSERT ON events TO relaunch_agent, relaunch_submitter;
@@ -147,6 +166,32 @@ GRANT SELECT ON agents TO relaunch_submitter;
 GRANT SELECT ON blobs TO relaunch_agent;
 GRANT SELECT (entity, digest), INSERT ON blobs TO relaunch_submitter;
 
+-- launch jobs (relaunch job create, describe, versions, alias, delete): a submitter
+-- creates its entities' jobs and versions, moves their aliases and deletes them; a
+-- version, once written, never changes (no UPDATE of launch_job_versions). An agent
+-- reads them only (a run's spec holds all it needs).
+GRANT SELECT ON launch_jobs, launch_job_versions, launch_job_aliases TO relaunch_agent;
+GRANT SELECT, INSERT, DELETE, UPDATE (next_version, updated_at) ON launch_jobs
+    TO relaunch_submitter;
+GRANT SELECT, INSERT, DELETE ON launch_job_versions TO relaunch_submitter;
+GRANT SELECT, INSERT, DELETE, UPDATE (version) ON launch_job_aliases TO relaunch_submitter;
+
+-- sweeps (relaunch launch-sweep, sweep stop|resume): a submitter creates its
+-- entities' sweeps (with the scheduler item, enqueued as any job), stops and resumes
+-- them. An agent runs a sweep's scheduler: it ends the sweep, records the trials and
+-- enqueues each trial's item in the sweep's group (the agent_trial policy below).
+REVOKE ALL ON sweeps, sweep_trials FROM PUBLIC, relaunch_agent, relaunch_submitter;
+GRANT SELECT, INSERT, UPDATE (state, scheduler_item, updated_at) ON sweeps
+    TO relaunch_submitter;
+GRANT SELECT ON sweep_trials TO relaunch_submitter;
+GRANT SELECT, UPDATE (state, updated_at) ON sweeps TO relaunch_agent;
+GRANT SELECT, INSERT, UPDATE (record, state, metric, updated_at) ON sweep_trials
+    TO relaunch_agent;
+GRANT INSERT (queue_id, state, priority, enqueued_at, run_id, spec, max_attempts,
+              updated_at, submitter, project, gpus, group_id, array_index, held)
+    ON items TO relaunch_agent;
+GRANT USAGE ON SEQUENCE items_id_seq TO relaunch_agent;
+
 -- 5. Row-level security: the entity confinement. The admin owns the tables and is
 -- not subject to it. Policies are dropped and created again on each run.
 ALTER TABLE queues ENABLE ROW LEVEL SECURITY;
@@ -155,6 +200,12 @@ ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE agents ENABLE ROW LEVEL SECURITY;
 ALTER TABLE blobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE quotas ENABLE ROW LEVEL SECURITY;
+ALTER TABLE item_deps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE launch_jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE launch_job_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE launch_job_aliases ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sweeps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sweep_trials ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS served ON quotas;
 CREATE POLICY served ON quotas FOR SELECT TO relaunch_agent, relaunch_submitter
@@ -200,6 +251,33 @@ CREATE POLICY submitter_enqueue ON items FOR INSERT TO relaunch_submitter
                OR EXISTS (SELECT 1 FROM blobs b
                           WHERE b.entity = q.entity AND b.digest = spec ->> 'code'))));
 
+-- An agent creates an item only as a sweep's trial: queued, in the queue and group
+-- of a running sweep of an entity it serves, in its own name.
+DROP POLICY IF EXISTS agent_trial ON items;
+CREATE POLICY agent_trial ON items FOR INSERT TO relaunch_agent
+    WITH CHECK (state = 'queued' AND run_id ~ '^[a-z0-9]{12}$'
+                AND max_attempts BETWEEN 1 AND 3 AND submitter = current_user
+                AND gpus IS NOT NULL AND gpus >= 0 AND NOT held
+                AND project = coalesce(spec ->> 'project', '')
+                AND spec ->> 'sweep_id' = group_id
+                AND EXISTS (
+        SELECT 1 FROM sweeps s JOIN queues q ON q.id = s.queue_id
+        WHERE s.id = group_id AND s.queue_id = items.queue_id AND s.state = 'running'
+          AND relaunch_serves(q.entity)
+          AND (spec ->> 'code' IS NULL OR spec ->> 'code' NOT LIKE 'sha256:%'
+               OR EXISTS (SELECT 1 FROM blobs b
+                          WHERE b.entity = q.entity AND b.digest = spec ->> 'code'))));
+
+-- A sweep is seen and written within the entities served; its trials with it.
+DROP POLICY IF EXISTS served ON sweeps;
+CREATE POLICY served ON sweeps FOR ALL TO relaunch_agent, relaunch_submitter
+    USING (relaunch_serves(entity)) WITH CHECK (relaunch_serves(entity) AND EXISTS (
+        SELECT 1 FROM queues q WHERE q.id = queue_id AND q.entity = sweeps.entity));
+DROP POLICY IF EXISTS served ON sweep_trials;
+CREATE POLICY served ON sweep_trials FOR ALL TO relaunch_agent, relaunch_submitter
+    USING (EXISTS (SELECT 1 FROM sweeps s WHERE s.id = sweep_id))
+    WITH CHECK (EXISTS (SELECT 1 FROM sweeps s WHERE s.id = sweep_id));
+
 -- An event is about an item the user may see. A submitter writes only the events
 -- of enqueue and cancel.
 DROP POLICY IF EXISTS served ON events;
@@ -214,6 +292,21 @@ CREATE POLICY submitter_log ON events FOR INSERT TO relaunch_submitter
                 AND ((from_state IS NULL AND to_state = 'queued')
                      OR (from_state = 'queued' AND to_state = 'cancelled')
                      OR (from_state = to_state AND message = 'cancel requested')));
+
+-- A dependency is seen with the job that waits (so within the entities served). A
+-- submitter adds one only to a queued job it enqueued, on an older job of the same
+-- entity (the table's own check keeps them older: no cycle).
+DROP POLICY IF EXISTS served ON item_deps;
+CREATE POLICY served ON item_deps FOR SELECT TO relaunch_agent, relaunch_submitter
+    USING (EXISTS (SELECT 1 FROM items i WHERE i.id = item_id));
+DROP POLICY IF EXISTS submitter_enqueue ON item_deps;
+CREATE POLICY submitter_enqueue ON item_deps FOR INSERT TO relaunch_submitter
+    WITH CHECK (EXISTS (
+        SELECT 1 FROM items i JOIN queues q ON q.id = i.queue_id,
+                      items a JOIN queues qa ON qa.id = a.queue_id
+        WHERE i.id = item_id AND a.id = after_id AND i.state = 'queued'
+          AND i.submitter = current_user AND qa.entity = q.entity
+          AND relaunch_serves(q.entity)));
 
 DROP POLICY IF EXISTS served ON agents;
 CREATE POLICY served ON agents FOR SELECT TO relaunch_agent, relaunch_submitter
@@ -241,6 +334,29 @@ CREATE POLICY submitter_store ON blobs FOR INSERT TO relaunch_submitter
     WITH CHECK (relaunch_serves(entity)
                 AND digest = 'sha256:' || encode(sha256(data), 'hex'));
 
+-- Launch jobs belong to their entity: each role sees those of the entities it serves,
+-- and a submitter writes only those. A version's code digest names a tarball of the
+-- job's entity (job create stores it first, in the same transaction), as an item's
+-- does: nobody makes a job of another entity's code.
+DO $$
+DECLARE
+    rel text;
+BEGIN
+    FOREACH rel IN ARRAY ARRAY['launch_jobs', 'launch_job_versions', 'launch_job_aliases']
+    LOOP
+        EXECUTE format('DROP POLICY IF EXISTS served ON %I', rel);
+        EXECUTE format('CREATE POLICY served ON %I FOR SELECT TO relaunch_agent, '
+                       'relaunch_submitter USING (relaunch_serves(entity))', rel);
+        EXECUTE format('DROP POLICY IF EXISTS submitter_write ON %I', rel);
+        EXECUTE format('CREATE POLICY submitter_write ON %I FOR ALL TO relaunch_submitter '
+                       'USING (relaunch_serves(entity)) WITH CHECK (relaunch_serves(entity)%s)',
+                       rel, CASE WHEN rel = 'launch_job_versions' THEN
+                           ' AND (recipe ->> ''code'' IS NULL OR EXISTS (SELECT 1 FROM blobs b '
+                           'WHERE b.entity = launch_job_versions.entity '
+                           'AND b.digest = recipe ->> ''code''))' ELSE '' END);
+    END LOOP;
+END $$;
+
 -- 6. What a submitter's update may do to an item of its entity: cancel a queued
 -- item, or flag an active one (cancel_requested) for its agent to stop. Column
 -- grants cannot say "only queued -> cancelled", so a trigger does.
@@ -257,7 +373,8 @@ BEGIN
     IF OLD.state IN ('claimed', 'building', 'submitted', 'running')
             AND NEW.state = OLD.state AND NEW.cancel_requested
             AND NEW.lease_expires_at IS NOT DISTINCT FROM OLD.lease_expires_at
-            AND NEW.finished_at IS NOT DISTINCT FROM OLD.finished_at THEN
+            AND NEW.finished_at IS NOT DISTINCT FROM OLD.finished_at
+            AND NEW.reason IS NOT DISTINCT FROM OLD.reason THEN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'permission denied: a submitter may only cancel item % (%)',

@@ -9,7 +9,9 @@ lease renewal. An idle agent wakes at once on an enqueue: PostgreSQL's LISTEN, o
 SQLite's data_version. If a side task (heartbeat, listener, store watcher) dies, the
 agent stops claiming, releases its jobs and raises AgentFailed naming it. Each poll
 reads whether ``relaunch agent stop`` asked it to stop: 'finish' stops its claims and
-ends it once its own jobs have ended; 'now' stops it as a SIGTERM does.
+ends it once its own jobs have ended; 'now' stops it as a SIGTERM does. A sweep's
+scheduler item (its spec ``is_scheduler``) runs with the same ``run_job``, at most
+``max_schedulers`` at once and outside ``max_jobs``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,11 @@ class Agent:
         self.slots = gpu_slots(store, entity, config)
         self.agent_id = ""
         self.running: dict[int, asyncio.Task[Any]] = {}
+        # Sweep schedulers (items whose spec is_scheduler) among running: at most
+        # max_schedulers, outside max_jobs; one claimed past that waits, held, in
+        # _parked until one ends (W&B leaves it on the queue).
+        self._schedulers: set[int] = set()
+        self._parked: list[QueueItem] = []
         self._held: dict[int, int] = {}  # item id -> claim token, read by the heartbeat
         self._held_lock = threading.Lock()
         self._failure: str | None = None
@@ -245,9 +252,25 @@ class Agent:
     def _free(self) -> int:
         if self.config.unlimited:
             return UNLIMITED_BATCH
-        return max(0, self.config.max_jobs - len(self.running))
+        return max(0, self.config.max_jobs - len(self.running) + len(self._schedulers))
+
+    def _scheduler_slot(self) -> bool:
+        limit = self.config.max_schedulers
+        return limit == -1 or len(self._schedulers) < limit
 
     def _start(self, item: QueueItem, *, resume: bool) -> None:
+        scheduler = item.spec.is_scheduler
+        if scheduler and not resume and item.id not in self._schedulers \
+                and not self._scheduler_slot():
+            self.log.info("job %s: sweep %s's scheduler waits: this agent runs "
+                          "max_schedulers (%s) already", item.id, item.spec.sweep_id,
+                          self.config.max_schedulers)
+            with self._held_lock:
+                self._held[item.id] = item.claim_token
+            self._parked.append(item)
+            return
+        if scheduler:
+            self._schedulers.add(item.id)
         self.log.info("%s", started_line(item, self.queue_names.get(item.queue_id, "?"),
                                          resume=resume))
         stale = self.running.get(item.id)
@@ -274,6 +297,8 @@ class Agent:
         finally:
             if self.running.get(item.id) is asyncio.current_task():
                 self._forget(item.id)
+            if self._parked and self._scheduler_slot() and not self.stop_signal.is_set():
+                self._start(self._parked.pop(0), resume=False)
             self._wake.set()
 
     async def _give_back(self, item: QueueItem, why: str) -> str | None:
@@ -308,6 +333,8 @@ class Agent:
         with self._held_lock:
             self._held.pop(item_id, None)
         self.running.pop(item_id, None)
+        self._schedulers.discard(item_id)
+        self._parked = [parked for parked in self._parked if parked.id != item_id]
         self.metrics.job_stopped(item_id)
 
     def held(self) -> dict[int, int]:

@@ -172,6 +172,10 @@ def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any
     })
     if item.resume_count:
         env["RELAUNCH_RESUME"] = "1"
+    if item.group_id is not None:
+        env["RELAUNCH_GROUP"] = item.group_id
+    if item.array_index is not None:
+        env["RELAUNCH_ARRAY_INDEX"] = str(item.array_index)
     if image:
         env["RELAUNCH_IMAGE"] = image
     return env
@@ -186,7 +190,8 @@ def wandb_env(item: QueueItem, queue_name: str, entity: str, image: str | None,
     env = {"WANDB_LAUNCH": "True", "WANDB_RUN_ID": item.run_id, "WANDB_ENTITY": entity,
            "WANDB_LAUNCH_QUEUE_NAME": queue_name, "WANDB_LAUNCH_QUEUE_ENTITY": entity}
     optional = {"WANDB_PROJECT": spec.project, "WANDB_NAME": spec.name, "WANDB_DOCKER": image,
-                "WANDB_RESUME": "allow" if item.resume_count else None}
+                "WANDB_RESUME": "allow" if item.resume_count else None,
+                "WANDB_SWEEP_ID": spec.sweep_id}
     env.update({name: value for name, value in optional.items() if value})
     config = json.dumps(spec.run_config)
     if value_limit is None or len(config) <= value_limit:

@@ -23,7 +23,7 @@ SECTIONS = ("overrides", "docker", "git")
 # W&B keys with no equivalent here, and what to use instead.
 UNSUPPORTED = {
     "run_id": "relaunch assigns each job its run id",
-    "sweep_id": "relaunch does not run W&B sweeps",
+    "sweep_id": "a trial gets it from its sweep's scheduler (relaunch launch-sweep)",
     "image_uri": "use docker.docker_image",
     "python_version": "choose the base image instead (-B/--base-image)",
     "builder": "builder settings belong in launch-config.yaml or the queue config",

@@ -244,6 +244,11 @@ def check_relative_dir(path: str, what: str) -> None:
         raise ValueError(f"{what} {path!r} must be a path inside the source")
 
 
+# W&B's mark of a sweep scheduler's run spec: an item whose spec has this ``uri`` and a
+# ``sweep_id`` runs that sweep's scheduler instead of a job (launch_core/sweep_runs/).
+SCHEDULER_URI = "placeholder-uri-scheduler"
+
+
 class LaunchSpec(_Model):
     """What a submitter asks for. Exactly one source: image, git uri (+ref) or code."""
 
@@ -271,6 +276,10 @@ class LaunchSpec(_Model):
     # launch_core/spec/job_refs.py); its source and entry point are the fields above.
     job: str | None = Field(default=None, max_length=80,
                             pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*:v[0-9]+$")
+    # W&B's ``sweep_id``: the sweep a trial belongs to (its run gets WANDB_SWEEP_ID);
+    # with ``uri`` SCHEDULER_URI, the item runs that sweep's scheduler
+    # (launch_core/sweep_runs/).
+    sweep_id: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9]+$")
 
     @model_validator(mode="after")
     def _check_source(self) -> LaunchSpec:
@@ -290,3 +299,8 @@ class LaunchSpec(_Model):
         if self.entry_point is not None and (not self.entry_point or not self.entry_point[0]):
             raise ValueError("entry_point must be a non-empty argv list")
         return self
+
+    @property
+    def is_scheduler(self) -> bool:
+        """Whether the item runs a sweep's scheduler (SCHEDULER_URI) and not a job."""
+        return self.uri == SCHEDULER_URI and self.sweep_id is not None

@@ -197,7 +197,7 @@ class GcsStore(ContextStore):
 
     def _blob(self, key: str) -> Any:
         if self._bucket is None:
-            from google.cloud import storage  # type: ignore[attr-defined]
+            from google.cloud import storage
 
             if hasattr(self.credentials, "get_cloud_storage_client"):
                 client = self.credentials.get_cloud_storage_client()

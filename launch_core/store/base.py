@@ -11,11 +11,12 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from launch_core.errors import IllegalTransition, LostClaim, NotFound
 from launch_core.masking import mask, mask_data
+from launch_core.store.dependencies import settle
 from launch_core.store.engine import create_store_engine, ensure_schema
 from launch_core.store.records import Claim, QueueItem
-from launch_core.store.schema import events, items
+from launch_core.store.schema import MAX_ID, events, items
+from launch_core.store.states import TERMINAL
 
-MAX_ID = 2**63 - 1  # the largest id an item can have (a 64-bit integer column)
 # Item columns people read (job status, job list): secret values are masked in them.
 _SHOWN = frozenset({"reason", "handle", "stage"})
 
@@ -74,7 +75,8 @@ class StoreBase:
         the state we read and, with ``claim``, still held under that claim (fencing).
 
         Raises LostClaim when the claim no longer holds, IllegalTransition when
-        another process moved the item first. Logs the event in the same transaction.
+        another process moved the item first. Logs the event in the same transaction;
+        an item that ends settles its dependents there too (dependencies.py).
         """
         query = update(items).where(items.c.id == item.id, items.c.state == item.state)
         if claim is not None:
@@ -90,6 +92,8 @@ class StoreBase:
             raise IllegalTransition(item.id, current.state, target)
         self._events(conn, [{"item_id": item.id, "from_state": item.state, "to_state": target,
                              "actor": actor, "message": message}])
+        if target in TERMINAL:
+            settle(self, conn, {item.id: target}, actor)
         return QueueItem.from_row(row)
 
     @staticmethod

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, literal_column, select, text, tuple_, update
 
-from launch_core.errors import IllegalTransition
+from launch_core.errors import Conflict, IllegalTransition
 from launch_core.store.base import StoreBase
 from launch_core.store.records import Claim, QueueItem, RenewResult, SweepResult
 from launch_core.store.retries import retry_infra
@@ -21,7 +21,7 @@ from launch_core.store.scheduled_claim import (
     read_quotas,
     read_usage,
 )
-from launch_core.store.schema import items, queues
+from launch_core.store.schema import CLAIMABLE, items, queues
 from launch_core.store.states import (
     ACTIVE,
     CANCELLED,
@@ -56,7 +56,7 @@ WITH head AS (
     SELECT c.id FROM unnest(CAST(:queues AS bigint[])) AS q(queue_id)
     CROSS JOIN LATERAL (
         SELECT id, priority, enqueued_at FROM items
-        WHERE state = 'queued' AND items.queue_id = q.queue_id
+        WHERE state = 'queued' AND NOT held AND items.queue_id = q.queue_id
         ORDER BY priority, enqueued_at, id
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
@@ -87,7 +87,8 @@ class ClaimOps(StoreBase):
     def claim(self, agent_id: str, queue_ids: Sequence[int], *, limit: int = 1,
               lease_seconds: float = DEFAULT_LEASE_SECONDS,
               slots: GpuSlots | None = None) -> list[QueueItem]:
-        """Atomically claim up to ``limit`` queued items of ``queue_ids``.
+        """Atomically claim up to ``limit`` queued items of ``queue_ids``, never one
+        held for its dependencies (dependencies.py releases it when they finished).
 
         Order: priority, then enqueue time, then id. No item is ever claimed twice
         (SKIP LOCKED on PostgreSQL, a write lock taken at BEGIN on SQLite). With a
@@ -101,8 +102,10 @@ class ClaimOps(StoreBase):
         if self.is_postgres:
             return self._claim_postgres(agent_id, queue_ids, limit, lease_seconds)
         now = self.clock()
+        # CLAIMABLE as SQL text, not bound parameters: the partial claim index
+        # (WHERE state = 'queued' AND NOT held) is used only for these very words.
         head = (select(items.c.id)
-                .where(_state_is(QUEUED), items.c.queue_id.in_(list(queue_ids)))
+                .where(text(CLAIMABLE), items.c.queue_id.in_(list(queue_ids)))
                 .order_by(items.c.priority, items.c.enqueued_at, items.c.id)
                 .limit(limit).with_for_update(skip_locked=True))
         with self._write() as conn:
@@ -300,9 +303,12 @@ class ClaimOps(StoreBase):
                    lease_seconds: float = DEFAULT_LEASE_SECONDS) -> QueueItem:
         """Claim one queued item by id (a job run directly by the CLI).
 
-        Raises IllegalTransition when it is no longer queued."""
+        Raises IllegalTransition when it is no longer queued, Conflict while it waits
+        for its dependencies."""
         with self._write() as conn:
             item = self._get(conn, item_id)
+            if item.held:
+                raise Conflict(f"job {item_id} waits for its dependencies (--after)")
             now = self.clock()
             return self._move(conn, item, CLAIMED, agent_id, None, {
                 "agent_id": agent_id, "claim_token": item.claim_token + 1, "updated_at": now,

@@ -21,7 +21,7 @@ from launch_core.masking import add_secret
 from launch_core.private_files import open_private, private_dir, touch_private
 
 # Bump together with a new file in migrations/versions (a test checks they agree).
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_305_551_021
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 import getpass
 import secrets
 import string
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from launch_core.errors import Conflict, IllegalTransition, InvalidInput
 from launch_core.spec.failure_class import PREEMPTED, PREEMPTION, Failure
 from launch_core.spec.models import PRIORITY_RANK, LaunchSpec
 from launch_core.store.blobs import BlobOps
+from launch_core.store.dependencies import (
+    add_dependencies,
+    ended_unfinished,
+    lock_after,
+    settle,
+)
+from launch_core.store.notify import NOTIFY_CHANNEL as NOTIFY_CHANNEL  # the agents' LISTEN
+from launch_core.store.notify import notify_claimable
 from launch_core.store.records import Claim, ItemEvent, QueueItem, QueueRecord
 from launch_core.store.retries import queue_definition, retry
 from launch_core.store.schema import events, items, queues
@@ -20,6 +29,7 @@ from launch_core.store.states import (
     ACTIVE,
     CANCELLED,
     FAILED,
+    FINISHED,
     LAUNCHED,
     QUEUED,
     RUNNING,
@@ -29,7 +39,6 @@ from launch_core.store.states import (
 )
 
 MAX_RESUMES = 5
-NOTIFY_CHANNEL = "relaunch_enqueue"
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -42,7 +51,8 @@ class ItemOps(BlobOps):
     """Items of queues and their lifecycle."""
 
     def enqueue(self, queue: QueueRecord, spec: LaunchSpec, *, code_blob: bytes | None = None,
-                max_attempts: int = 3, actor: str = "user", gpus: int = 0) -> QueueItem:
+                max_attempts: int = 3, actor: str = "user", gpus: int = 0,
+                group: str | None = None, after: Iterable[int] = ()) -> QueueItem:
         """Append a job to ``queue`` (state ``queued``); wakes PostgreSQL listeners.
 
         ``gpus`` is what the queue's resource counts in the job's request (its
@@ -54,23 +64,60 @@ class ItemOps(BlobOps):
         entity's in the same transaction, so a failed enqueue leaves nothing behind.
         Without it, a ``spec.code`` digest must be a tarball that entity uploaded:
         InvalidInput naming ``code`` otherwise.
+
+        ``group`` puts the job in a group (``job list/cancel --group``; a sweep's
+        trials share one). ``after``: ids of jobs of the queue's entity it waits for
+        (``launch --after``): it is held (still ``queued``) until they have all
+        finished, and ends ``cancelled`` when one fails or is cancelled, at once if one
+        already has. InvalidInput naming --after for an unknown id or another
+        entity's job (see dependencies.py).
         """
+        return self._enqueue(queue, spec, [None], code_blob=code_blob,
+                             max_attempts=max_attempts, actor=actor, gpus=gpus, group=group,
+                             after=after)[0]
+
+    def _enqueue(self, queue: QueueRecord, spec: LaunchSpec, indices: Sequence[int | None],
+                 *, code_blob: bytes | None, max_attempts: int, actor: str, gpus: int,
+                 group: str | None, after: Iterable[int]) -> list[QueueItem]:
+        """One job per array index of ``indices`` (None: not in an array), all in one
+        transaction (see ``enqueue``)."""
+        with self._write() as conn:
+            return self._enqueue_in(conn, queue, spec, indices, code_blob=code_blob,
+                                    max_attempts=max_attempts, actor=actor, gpus=gpus,
+                                    group=group, after=after)
+
+    def _enqueue_in(self, conn: Connection, queue: QueueRecord, spec: LaunchSpec,
+                    indices: Sequence[int | None], *, code_blob: bytes | None = None,
+                    max_attempts: int = 3, actor: str, gpus: int = 0,
+                    group: str | None = None, after: Iterable[int] = ()
+                    ) -> list[QueueItem]:
+        """``_enqueue`` in the caller's transaction ``conn`` (a sweep writes a trial's
+        row with its item)."""
         now = self.clock()
         rank = PRIORITY_RANK[spec.priority] if queue.definition.prioritization else 2
-        with self._write() as conn:
-            self._attach_code(conn, queue.entity, spec.code, code_blob)
-            row = conn.execute(insert(items).values(
-                queue_id=queue.id, state=QUEUED, priority=rank, enqueued_at=now,
-                run_id=new_run_id(), spec=spec.model_dump(mode="json", exclude_none=True),
-                max_attempts=max_attempts, updated_at=now, submitter=self._submitter(),
-                project=spec.project or "", gpus=gpus,
-            ).returning(*items.c)).one()
-            self._events(conn, [{"item_id": row.id, "from_state": None, "to_state": QUEUED,
-                                 "actor": actor}])
-            if self.is_postgres:
-                conn.execute(text("SELECT pg_notify(:c, :q)"),
-                             {"c": NOTIFY_CHANNEL, "q": str(queue.id)})
-        return QueueItem.from_row(row)
+        self._attach_code(conn, queue.entity, spec.code, code_blob)
+        states = lock_after(conn, queue.entity, after)
+        held = any(state != FINISHED for state in states.values())
+        rows = conn.execute(insert(items).values(submitter=self._submitter()).returning(
+            *items.c, sort_by_parameter_order=True), [{
+                "queue_id": queue.id, "state": QUEUED, "priority": rank,
+                "enqueued_at": now, "run_id": new_run_id(),
+                "spec": spec.model_dump(mode="json", exclude_none=True),
+                "max_attempts": max_attempts, "updated_at": now,
+                "project": spec.project or "", "gpus": gpus, "group_id": group,
+                "array_index": index, "held": held} for index in indices]).all()
+        ids = [row.id for row in rows]
+        self._events(conn, [{"item_id": item_id, "from_state": None, "to_state": QUEUED,
+                             "actor": actor} for item_id in ids])
+        add_dependencies(conn, ids, states)
+        ended = ended_unfinished(states)
+        if ended is not None:  # it can never run: cancelled now, naming the dependency
+            settle(self, conn, dict([ended]), actor)
+            rows = conn.execute(select(items).where(items.c.id.in_(ids))
+                                .order_by(items.c.id)).all()
+        elif not held:
+            notify_claimable(conn, [queue.id])
+        return [QueueItem.from_row(row) for row in rows]
 
     def _submitter(self) -> Any:
         if self.is_postgres:
@@ -83,9 +130,12 @@ class ItemOps(BlobOps):
             return self._get(conn, item_id)
 
     def list_items(self, *, entity: str | None = None, queue_id: int | None = None,
-                   states: tuple[str, ...] | None = None, limit: int = 100) -> list[QueueItem]:
-        """Items, newest first, filtered by entity, queue and states."""
+                   states: tuple[str, ...] | None = None, group: str | None = None,
+                   limit: int = 100) -> list[QueueItem]:
+        """Items, newest first, filtered by entity, queue, states and group."""
         query = select(items).order_by(items.c.id.desc()).limit(limit)
+        if group is not None:
+            query = query.where(items.c.group_id == group)
         if queue_id is not None:
             query = query.where(items.c.queue_id == queue_id)
         if entity is not None:
@@ -212,19 +262,22 @@ class ItemOps(BlobOps):
                                  "to_state": item.state, "actor": actor, "message": message}])
 
     def position(self, item: QueueItem) -> int | None:
-        """1-based position of a queued item in its queue's claim order (None if not queued)."""
-        if item.state != QUEUED:
+        """1-based position of a queued item in its queue's claim order (None if not
+        queued, or held for its dependencies: those are not in the claim order)."""
+        if item.state != QUEUED or item.held:
             return None
         ahead = select(func.count()).where(
-            items.c.queue_id == item.queue_id, items.c.state == QUEUED,
+            items.c.queue_id == item.queue_id, items.c.state == QUEUED, items.c.held.is_(False),
             tuple_(items.c.priority, items.c.enqueued_at, items.c.id)
             < tuple_(item.priority, item.enqueued_at, item.id))
         with self._read() as conn:
             return int(conn.execute(ahead).scalar_one()) + 1
 
     def pending(self, queue_id: int, limit: int = 100) -> list[tuple[int, QueueItem]]:
-        """The first ``limit`` queued items of a queue with their 1-based positions."""
-        query = (select(items).where(items.c.queue_id == queue_id, items.c.state == QUEUED)
+        """The first ``limit`` queued items of a queue in claim order (none held for its
+        dependencies) with their 1-based positions."""
+        query = (select(items).where(items.c.queue_id == queue_id, items.c.state == QUEUED,
+                                     items.c.held.is_(False))
                  .order_by(items.c.priority, items.c.enqueued_at, items.c.id).limit(limit))
         with self._read() as conn:
             rows = conn.execute(query).all()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, literal_column, select
+from sqlalchemy import Connection, select, text
 
 from launch_core.errors import InvalidInput
 from launch_core.spec.models import PRIORITY_RANK, LaunchSpec, QueueDefinition
@@ -17,15 +17,17 @@ from launch_core.store.base import StoreBase
 from launch_core.store.records import QueueItem
 from launch_core.store.retries import with_raised
 from launch_core.store.scheduled_claim import policy_of
-from launch_core.store.schema import items, queues
+from launch_core.store.schema import CLAIMABLE, items, queues
 from launch_core.store.states import FAILED, QUEUED
 from launch_core.store.unparsable import parsed
 
 # Checks a job's spec against the queue it would move to, as enqueue does; returns
 # the GPUs the job takes there (its resource's demand). Raises InvalidInput.
 FallbackCheck = Callable[[QueueDefinition, LaunchSpec], int | None]
-# A literal, not a bound parameter: it lets PostgreSQL use the partial index of queued items.
-_queued = items.c.state == literal_column(f"'{QUEUED}'")
+# A literal, not a bound parameter: it lets PostgreSQL use the partial index of queued
+# items. A job held for its dependencies (launch --after) is not pending in its queue:
+# its wait counts from when they have finished (its updated_at).
+_queued = text(CLAIMABLE)
 
 
 @dataclass(frozen=True)

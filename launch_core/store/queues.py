@@ -13,6 +13,7 @@ from launch_core.errors import Conflict, InvalidInput, NotFound
 from launch_core.spec.inputs import describe_validation_error
 from launch_core.spec.models import QueueDefinition
 from launch_core.store.base import StoreBase
+from launch_core.store.dependencies import settle_deleted
 from launch_core.store.records import QueueRecord
 from launch_core.store.schema import items, queues
 from launch_core.store.states import ACTIVE, QUEUED
@@ -102,7 +103,8 @@ class QueueOps(StoreBase):
         return QueueRecord(current.id, definition, current.created_at, now)
 
     def delete_queue(self, entity: str, name: str, *, force: bool = False) -> int:
-        """Delete a queue and its items; returns how many items went with it.
+        """Delete a queue and its items; returns how many items went with it. Items of
+        other queues that wait for one of them that had not finished end ``cancelled``.
 
         Raises Conflict while items are queued or running, unless ``force``.
         """
@@ -116,6 +118,7 @@ class QueueOps(StoreBase):
             if pending and not force:
                 raise Conflict(f"queue {name!r} has {pending} queued or running item(s); "
                                "cancel them or use --force")
+            settle_deleted(self, conn, row.id, "user")  # their dependents elsewhere end
             removed = conn.execute(delete(items).where(items.c.queue_id == row.id)).rowcount
             conn.execute(delete(queues).where(queues.c.id == row.id))
         return int(removed or 0)

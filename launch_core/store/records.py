@@ -65,6 +65,9 @@ class QueueItem:
     devices: list[str] | None = None
     retries: int = 0
     raised: dict[str, Any] | None = None
+    group_id: str | None = None  # the array's (or sweep's) group
+    array_index: int | None = None  # RELAUNCH_ARRAY_INDEX
+    held: bool = False  # queued, waiting for its dependencies (launch --after)
 
     @property
     def claim(self) -> Claim | None:
@@ -80,6 +83,7 @@ class QueueItem:
         data = dict(row._mapping)
         data["spec"] = LaunchSpec.model_validate(data["spec"])
         data["cancel_requested"] = bool(data["cancel_requested"])
+        data["held"] = bool(data.get("held", False))
         return cls(**data)
 
 

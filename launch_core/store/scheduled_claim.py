@@ -9,7 +9,8 @@ running, and picks item by item, so two agents can never together overshoot a ca
 a quota or a device.
 
 Order within a queue: priority, then (fair share) the user or project with the
-fewest items running in the queue, then enqueue time, then id.
+fewest items running in the queue, then enqueue time, then id. An item held for its
+dependencies is never taken, as in the plain claim.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     func,
-    literal_column,
     select,
     text,
     tuple_,
@@ -34,7 +34,7 @@ from sqlalchemy import (
 
 from launch_core.spec.policy import QueuePolicy
 from launch_core.store.records import QueueItem
-from launch_core.store.schema import agents, items, queues, quotas
+from launch_core.store.schema import CLAIMABLE, agents, items, queues, quotas
 from launch_core.store.states import ACTIVE, CLAIMED, QUEUED
 
 # Queued rows read per query while looking for one the quotas allow.
@@ -220,8 +220,7 @@ class _Candidate:
 def _queued(queue_id: int) -> Any:
     return (select(items.c.id, items.c.queue_id, items.c.priority, items.c.enqueued_at,
                    items.c.submitter, items.c.project, items.c.gpus)
-            .where(items.c.state == literal_column(f"'{QUEUED}'"),
-                   items.c.queue_id == queue_id)
+            .where(text(CLAIMABLE), items.c.queue_id == queue_id)
             .order_by(items.c.priority, items.c.enqueued_at, items.c.id))
 
 
@@ -331,7 +330,7 @@ def claim_picked(conn: Connection, picker: Picker, queue_ids: Sequence[int], lim
             break
         devices = picker.take(candidate)
         row = conn.execute(update(items).where(  # still queued where the picker saw it
-            items.c.id == candidate.id, items.c.state == QUEUED,
+            items.c.id == candidate.id, items.c.state == QUEUED, items.c.held.is_(False),
             items.c.queue_id == candidate.queue_id,
         ).values(state=CLAIMED, claim_token=items.c.claim_token + 1, devices=devices,
                  **values).returning(*items.c)).first()
@@ -341,11 +340,12 @@ def claim_picked(conn: Connection, picker: Picker, queue_ids: Sequence[int], lim
 
 
 def waiting_reasons(conn: Connection, item: QueueItem, entity: str, *,
-                    uses_slots: bool = False) -> list[str]:
+                    uses_slots: bool = False, usage: Usage | None = None) -> list[str]:
     """Why a queued item is not claimed now, as ``job status`` says it: its queue's
     cap, a quota, its fair-share turn, or (``uses_slots``: its resource runs on the
-    agents' hosts) GPUs no agent of its queue has free. Empty: nothing holds it."""
-    usage = read_usage(conn, [entity])
+    agents' hosts) GPUs no agent of its queue has free. Empty: nothing holds it.
+    ``usage``: ``read_usage(conn, [entity])`` read once for several items."""
+    usage = usage or read_usage(conn, [entity])
     reasons = []
     policy = usage.policies.get(item.queue_id, QueuePolicy())
     if usage.at_cap(item.queue_id):

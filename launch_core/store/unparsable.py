@@ -16,6 +16,7 @@ from sqlalchemy import Connection, update
 from launch_core.masking import mask
 from launch_core.spec.inputs import describe_validation_error
 from launch_core.store.base import StoreBase
+from launch_core.store.dependencies import settle
 from launch_core.store.records import QueueItem
 from launch_core.store.schema import items
 from launch_core.store.states import FAILED
@@ -36,7 +37,8 @@ def split(rows: Any) -> tuple[list[QueueItem], list[tuple[Any, str]]]:
 def fail_unparsable(store: StoreBase, conn: Connection, bad: list[tuple[Any, str]],
                     actor: str) -> None:
     """Mark each (row, reason) of ``split`` ``failed`` (stage agent) in ``conn``'s
-    transaction, fenced by the state and claim token the row was read with."""
+    transaction, fenced by the state and claim token the row was read with (its
+    dependents settled, as any item's end settles them)."""
     now = store.clock()
     for row, reason in bad:
         moved = conn.execute(update(items).where(
@@ -48,6 +50,7 @@ def fail_unparsable(store: StoreBase, conn: Connection, bad: list[tuple[Any, str
             store._events(conn, [{"item_id": row.id, "from_state": row.state,
                                   "to_state": FAILED, "actor": actor,
                                   "message": f"agent: {reason}"}])
+            settle(store, conn, {row.id: FAILED}, actor)
 
 
 def parsed(store: StoreBase, conn: Connection, rows: Any, actor: str) -> list[QueueItem]:

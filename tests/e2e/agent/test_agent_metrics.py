@@ -124,8 +124,10 @@ def agreeing(port: int, expected: object, read: Callable[[list[Sample]], object]
 
 def test_metrics_agree_with_the_store_while_jobs_run_and_after(
         agent_env: dict[str, str], store: QueueStore,
-        agents: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+        agents: list[subprocess.Popen[bytes]], tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
     gate = tmp_path / "gate"
+    request.addfinalizer(gate.touch)  # a failed assertion must not leave the jobs waiting
     jobs = [enqueue(store, gate, priority="high"), enqueue(store, gate, code=3),
             enqueue(store, gate), enqueue(store, gate)]
     port = free_port()

@@ -92,8 +92,19 @@ def test_the_enqueue_wakeup_reaches_an_agent_role(roles: RoleSetup):
 def test_an_admin_migrates_then_the_script_runs_again(roles: RoleSetup):
     # The store as revision 0001 left it: no claim_token, no owner of code tarballs
     # (so none of the script's policies that name the owner), no scheduling columns,
-    # no agent stop requests.
-    for statement in ("DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
+    # no agent stop requests, no queue-stats indexes, no groups or dependencies (0001's
+    # claim index), no launch jobs, no sweeps.
+    for statement in ("DROP POLICY agent_trial ON items", "DROP TABLE sweep_trials",
+                      "DROP TABLE sweeps", "DROP TABLE launch_job_aliases",
+                      "DROP TABLE launch_job_versions", "DROP TABLE launch_jobs",
+                      "DROP TABLE item_deps",
+                      "ALTER TABLE items DROP COLUMN group_id, DROP COLUMN array_index, "
+                      "DROP COLUMN held",
+                      "CREATE INDEX ix_items_claim ON items (queue_id, priority, "
+                      "enqueued_at, id) WHERE state = 'queued'",
+                      "DROP INDEX ix_items_ended", "DROP INDEX ix_events_start_at",
+                      "DROP INDEX ix_events_start_item",
+                      "DROP POLICY served ON blobs", "DROP POLICY submitter_store ON blobs",
                       "DROP POLICY submitter_enqueue ON items",
                       "DROP TABLE quotas",
                       "ALTER TABLE agents DROP COLUMN gpus, DROP COLUMN stop_requested",

@@ -82,3 +82,17 @@ def test_enqueue_refuses_a_typo_without_importing_the_agents_modules(
     assert named in err and len(err.strip().splitlines()) == 1, err
     assert [queue.name for queue, _ in cli_store.list_queues()] == ["q"]
     assert len(cli_store.list_items()) == 1
+
+
+# What the agent, the sweeps' scheduler and the metrics endpoint import, which the
+# everyday commands must not pay for at start (Optuna alone costs about 1 s).
+AGENT_SIDE = ["prefect", "optuna", "numpy", "prometheus_client", "playwright"]
+
+
+@pytest.mark.parametrize("args", [["job", "list"], ["queue", "list"], ["sweep", "list"],
+                                  ["queue", "stats"]])
+def test_everyday_commands_import_no_agent_side_module(
+        args: list[str], cli_env: dict[str, str], cli_store: QueueStore,
+        tmp_path: Path) -> None:
+    result, err = _cli(cli_env, tmp_path, AGENT_SIDE, *args)
+    assert result == (0, []), err

@@ -23,6 +23,7 @@ entity: my-team
 queues: [default, gpu-queue]
 max_jobs: 4
 max_schedulers: 2
+base_url: https://api.wandb.ai
 secure_mode: true
 verbosity: 1
 stopped_run_timeout: 30
@@ -54,7 +55,7 @@ builder:
           containers:
             - args: ["--cache=false"]
 """
-UNUSED_KEYS = ["max_schedulers", "builder.kaniko-config", "registry.repository",
+UNUSED_KEYS = ["base_url", "builder.kaniko-config", "registry.repository",
                "registry.image-name", "registry.project", "registry.region",
                "registry.account_id", "environment.project"]
 
@@ -152,7 +153,7 @@ def test_every_wandb_agent_key_loads_with_one_warning_per_unused_key(tmp_path: P
     config, warnings = load_agent_config(str(path), environ={})
     assert (config.entity, config.queues, config.max_jobs) == ("my-team", ["default",
                                                                            "gpu-queue"], 4)
-    assert config.secure_mode is True
+    assert config.secure_mode is True and config.max_schedulers == 2
     assert (config.verbosity, config.stopped_run_timeout) == (1, 30)
     assert config.environment is not None
     assert (config.environment.type, config.environment.region) == ("gcp", "us-central1")
