@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
+from flows.enqueue_pickup import enqueue_pickup
 from flows.job_events import JobEventRelay
 from flows.launch_job import run_launch_job
 from flows.queue_artifact import queue_pages
@@ -103,7 +104,8 @@ async def launch_agent(queues: list[str] | None = None, max_jobs: int | None = N
                           logger)
     await asyncio.to_thread(relay.start)
     try:
-        async with queue_pages(agent, logger):  # the queues' pages in the Prefect UI
+        # The queues' pages in the Prefect UI; runs of the entity's job deployments.
+        async with queue_pages(agent, logger), enqueue_pickup(agent, logger):
             claimed = await agent.run()
     finally:
         await asyncio.to_thread(relay.stop)

@@ -114,7 +114,7 @@ def launch(
 
         enqueue_group(store, queue, request, indices, waits, as_json)
     else:
-        _enqueue(store, queue, request, as_json)
+        enqueue_and_report(store, queue, request, as_json)
 
 
 def _entry_point(value: str | None) -> list[str] | None:
@@ -145,14 +145,16 @@ def _dry_run(store: QueueStore, queue: str, request: LaunchRequest) -> None:
     typer.echo(json.dumps(result, indent=2))
 
 
-def _enqueue(store: QueueStore, queue: str, request: LaunchRequest, as_json: bool) -> None:
+def enqueue_and_report(store: QueueStore, queue: str, request: LaunchRequest,
+                       as_json: bool, note: str = "") -> None:
+    """Enqueue ``request`` and print the job (``--json``: its fields) and position."""
     item = api.enqueue(store, queue, request)
     position = store.position(item)
     if as_json:
         print_json(item_json(item, queue, position))
     else:
         typer.echo(f"enqueued job {item.id} (run {item.run_id}) in queue {queue} "
-                   f"at position {position}")
+                   f"at position {position}{note}")
 
 
 def _run_here(store: QueueStore, request: LaunchRequest, *, dry_run: bool, run_async: bool,

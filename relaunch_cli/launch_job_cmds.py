@@ -19,8 +19,9 @@ from launch_core.spec.job_refs import JobRef, parse_job_ref, parse_version_ref
 from launch_core.spec.models import TemplateVariable
 from launch_core.store.jobs import JobVersion
 from relaunch_cli.common import EntityOption, JsonOption
-from relaunch_cli.launch_cmd import _entry_point
-from relaunch_cli.output import ago, item_json, print_json, table
+from relaunch_cli.job_publish import publish_job_form
+from relaunch_cli.launch_cmd import _entry_point, enqueue_and_report
+from relaunch_cli.output import ago, print_json, table
 
 
 def create(
@@ -46,12 +47,14 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a job, or a new version of it when its content changed."""
-    made = create_job(api.open_store(), kind, source, name=name, entity=entity,
+    store = api.open_store()
+    made = create_job(store, kind, source, name=name, entity=entity,
                       aliases=alias, entry_point=_entry_point(entry_point),
                       dockerfile=dockerfile, base_image=base_image,
                       build_context=build_context, git_hash=git_hash,
                       inputs=_inputs(inputs))
     version = made.version
+    publish_job_form(store, version.entity, version.name)
     if as_json:
         print_json({**version_json(version), "created": made.created, "moved": {
             alias: None if before is None else f"v{before}"
@@ -165,10 +168,12 @@ def alias(job: str = typer.Argument(..., metavar="NAME:vN"),
     job_name, number = parse_version_ref(job, "NAME:vN")
     if number is None:
         raise InvalidInput(f"NAME:vN: {job!r} names no version; give NAME:vN")
-    version, before = api.open_store().set_job_alias(entity or api.default_entity(),
-                                                      job_name, number, name)
+    store = api.open_store()
+    version, before = store.set_job_alias(entity or api.default_entity(), job_name, number,
+                                          name)
     was = f" (was v{before})" if before is not None and before != number else ""
     typer.echo(f"alias {name} names {version.label}{was}")
+    publish_job_form(store, version.entity, version.name)
 
 
 def delete(job: str = typer.Argument(..., metavar="NAME[:vN]"),
@@ -191,13 +196,7 @@ def rerun(job_id: int = typer.Argument(..., metavar="ID"),
     """Enqueue a past run's spec again, as a new run (checked against the queue again)."""
     store = api.open_store()
     request, target = rerun_request(store, job_id, queue)
-    item = api.enqueue(store, target, request)
-    position = store.position(item)
-    if as_json:
-        print_json(item_json(item, target, position))
-    else:
-        typer.echo(f"enqueued job {item.id} (run {item.run_id}) in queue {target} at "
-                   f"position {position}: a rerun of job {job_id}")
+    enqueue_and_report(store, target, request, as_json, f": a rerun of job {job_id}")
 
 
 def register(app: typer.Typer) -> None:

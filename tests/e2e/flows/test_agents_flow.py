@@ -93,7 +93,9 @@ def kill_9_then_drain(first, store, agents, pg_env, out_dir, tmp_path, config, j
 
 
 def claimed_by(store: QueueStore, item_id: int) -> list[str]:
-    return [e.actor for e in store.events_for(item_id) if e.to_state == "claimed"]
+    """The agents that claimed the item (notes, which keep the state, left out)."""
+    return [e.actor for e in store.events_for(item_id)
+            if e.to_state == "claimed" and e.from_state != "claimed"]
 
 
 def max_overlap(intervals: list[tuple[float, float]]) -> int:

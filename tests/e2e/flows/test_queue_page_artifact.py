@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from pathlib import Path
 
 from prefect import flow
@@ -74,9 +75,12 @@ class Records(logging.Handler):
 def test_an_outage_of_the_prefect_api_is_logged_once_and_the_page_written_after_it(
         tmp_path: Path, prefect_api: str, proxy: FaultProxy):
     store = QueueStore(f"sqlite:///{tmp_path / 'store.db'}")
-    queue = core_api.create_queue(store, "outage", "local-process", entity="team")
+    # A name of its own: the session's Prefect server holds other tests' pages, and
+    # tests/e2e/flows/test_prefect_api_faults.py runs an agent on a queue 'outage'.
+    name = f"outage-{secrets.token_hex(4)}"
+    queue = core_api.create_queue(store, name, "local-process", entity="team")
     job = store.enqueue(queue, LaunchSpec.model_validate({"image": "local"}))
-    config, _ = load_agent_config(data={"queues": ["outage"], "entity": "team",
+    config, _ = load_agent_config(data={"queues": [name], "entity": "team",
                                         "database": str(store.engine.url)}, environ={})
     log = logging.getLogger("relaunch.test.queue-page")
     log.setLevel(logging.INFO)
@@ -85,7 +89,7 @@ def test_an_outage_of_the_prefect_api_is_logged_once_and_the_page_written_after_
     agent = Agent(store, config, "team", _never_runs, log)
     agent.agent_id = "agent-outage"
     pages = QueuePages(agent, log)
-    key = artifact_key("team", "outage")
+    key = artifact_key("team", name)
     fault = proxy.fail("POST", r"/artifacts/$", status=500)  # creating the artifact
 
     @flow(name="queue-page-outage")

@@ -215,7 +215,7 @@ def _merge_properties(base: dict[str, Any], override: dict[str, Any]) -> None:
     assert set(merged) == set(base) | set(override)
     for key, value in merged.items():
         if key not in override:
-            assert value == base[key] or value is not value
+            assert value == base[key] or (value != value and base[key] != base[key])  # NaN
         elif isinstance(base.get(key), dict) and isinstance(override[key], dict):
             assert value == deep_merge(base[key], override[key])
         else:
