@@ -256,7 +256,9 @@ def run_agent(relaunch, config: Path, env: dict[str, str] | None = None):
 
 
 def containers_of(docker_env: DockerEnv, names: Names, item_id: int) -> list[Any]:
-    return docker_env.client.containers.list(all=True, filters={
+    """The item's containers as the list call saw them (id, status): sparse, since
+    inspecting each one after the list races with the agent removing it."""
+    return docker_env.client.containers.list(all=True, sparse=True, filters={
         "label": [f"relaunch.item={item_id}", f"relaunch.test={names.token}"]})
 
 
