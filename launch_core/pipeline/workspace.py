@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from launch_core.errors import InvalidInput, LaunchError
-from launch_core.private_files import private_dir
+from launch_core.private_files import private_dir, write_private
 from launch_core.spec.env_option import env_option
 from launch_core.store import QueueItem, QueueStore
 from launch_core.store.blobs import unpack
-from launch_core.store.engine import private_data_dir
+from launch_core.store.engine import data_dir, private_data_dir
 
 _SCP_STYLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_][A-Za-z0-9_.-]*:[^/-]")
 _NEVER_SCHEMES = ("ext", "fd")  # git's transports that run a command or use a descriptor
@@ -25,6 +25,7 @@ _UNSAFE_TEXT = re.compile(r"[\x00-\x20\x7f]|::")  # whitespace, controls, git's 
 # be part of a password)
 _URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s]*)@")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ")
+SWEEP_PARAMS = "sweep-params.yaml"  # a sweep trial's parameters, in its run dir
 
 
 def run_dir(run_id: str) -> Path:
@@ -97,6 +98,8 @@ def prepare_workdir(store: QueueStore, item: QueueItem, extra_git_schemes: list[
     """Unpack the job's code or clone its repository; return the directory to run in."""
     base = run_dir(item.run_id)
     spec = item.spec
+    if spec.sweep_id:
+        write_private(base / SWEEP_PARAMS, sweep_params_yaml(spec.run_config))
     if spec.code is not None:
         target = base / "code"
         if not target.exists():  # unpacked whole or not at all: a refused tarball leaves nothing
@@ -158,10 +161,15 @@ def job_env(item: QueueItem, queue_name: str, entity: str, config: dict[str, Any
             value_limit: int | None = None) -> dict[str, str]:
     """The environment of a run, each layer over the one before: a few of the agent's
     basics (PATH, HOME... for local processes only), W&B's variables (``wandb``; see
-    ``wandb_env``), the queue's ``env`` option, then the RELAUNCH_* variables."""
+    ``wandb_env``; a local process in a sweep also gets WANDB_SWEEP_PARAM_PATH, the
+    file ``prepare_workdir`` wrote), the queue's ``env`` option, then the RELAUNCH_*
+    variables."""
     env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ and agent_basics}
     if wandb:
         env.update(wandb_env(item, queue_name, entity, image, value_limit))
+        if agent_basics and item.spec.sweep_id:  # a local process reads the agent's files
+            env["WANDB_SWEEP_PARAM_PATH"] = str(data_dir() / "runs" / item.run_id
+                                                / SWEEP_PARAMS)
     env.update(env_option(config.get("env")))
     spec = item.spec
     env.update({
@@ -200,6 +208,21 @@ def wandb_env(item: QueueItem, queue_name: str, entity: str, image: str | None,
         env.update({f"WANDB_CONFIG_{n}": config[start:start + value_limit]
                     for n, start in enumerate(range(0, len(config), value_limit))})
     return env
+
+
+def sweep_params_yaml(run_config: dict[str, Any]) -> str:
+    """A trial's parameters as the classic ``wandb agent`` writes them for
+    WANDB_SWEEP_PARAM_PATH, which ``wandb.init()`` reads into ``wandb.config``:
+    ``wandb_version: 1`` then YAML of ``{name: {value: v}}``."""
+    import yaml
+
+    text = "wandb_version: 1\n"
+    if run_config:
+        text += "\n" + yaml.safe_dump({name: {"value": value}
+                                        for name, value in run_config.items()},
+                                       default_flow_style=False, allow_unicode=True,
+                                       sort_keys=False)
+    return text
 
 
 def _code(store: QueueStore, item: QueueItem) -> bytes:

@@ -4,7 +4,8 @@ runs it as a flow).
 
 Each round it reads the sweep and its item (``sweep stop`` or a cancel ends it),
 tells the study the metric of each trial that ended (read from its output, as
-``relaunch job logs`` reads it: the last ``{"<metric>": value}`` line), stops a trial
+``relaunch job logs`` reads it: the last ``{"<metric>": value}`` line; without one,
+from the summary of a local process's stock ``wandb`` run, wandb_files.py), stops a trial
 that Hyperband prunes, and launches trials until ``scheduler.num_workers`` are
 queued or running. It ends the item ``finished`` once ``run_cap`` trials, the whole
 grid or ``metric.target`` is reached and no trial runs any more.
@@ -35,8 +36,9 @@ from launch_core.store.states import (
 from launch_core.store.sweeps import RUNNING as SWEEP_RUNNING
 from launch_core.store.sweeps import STOPPED, SweepRecord, TrialRow
 from launch_core.sweep_runs.trials import prepare_trial, trial_request
+from launch_core.sweep_runs.wandb_files import local_wandb_run
 from launch_core.sweeps.config import SweepConfig, parse_sweep_config
-from launch_core.sweeps.metrics import output_series
+from launch_core.sweeps.metrics import output_series, wandb_series, wandb_value
 from launch_core.sweeps.sampler import SweepStudy, TrialRecord
 
 POLL_SECONDS = 2.0
@@ -135,11 +137,12 @@ class SweepScheduler:
             ended = trial.state in TERMINAL
             if not ended and config.early_terminate is None:
                 continue
-            steps = output_series(self._read(number, trial), metric.name) if metric else []
+            steps, last = self._reports(number, trial, metric.name, ended) if metric \
+                else ([], None)
             if ended:
                 if config.early_terminate is not None:
                     study.report(number, steps)
-                value = steps[-1][1] if steps and trial.state == FINISHED else None
+                value = last if trial.state == FINISHED else None
                 study.tell(number, value)
                 self._record(study, number, trial.state, value)
                 self.log(f"sweep {self.sweep_id}: trial {number} (job {trial.id}) "
@@ -175,6 +178,19 @@ class SweepScheduler:
                      f"{suggestion.config}")
 
     # -- helpers ------------------------------------------------------------------
+
+    def _reports(self, number: int, trial: QueueItem, name: str, ended: bool
+                 ) -> tuple[list[tuple[int, float]], float | None]:
+        """The metric's reports so far and, once ``ended``, its value: from the trial's
+        output (its last report), else from the stock ``wandb`` run a local process
+        left (its history; the value is its summary's)."""
+        steps = output_series(self._read(number, trial), name)
+        if steps:
+            return steps, steps[-1][1]
+        found = local_wandb_run(trial)
+        if found is None:
+            return [], None
+        return wandb_series(found, name), wandb_value(found, name) if ended else None
 
     def _read(self, number: int, trial: QueueItem) -> list[str]:
         """The trial's output so far (its resource's logs, as ``job logs`` reads
